@@ -1,0 +1,62 @@
+// Byte helpers shared by the crypto layer: concatenation, constant-time comparison, hex, and
+// fixed-width big/little-endian integers. No I/O and no dependencies.
+
+import { timingSafeEqual } from 'node:crypto';
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Constant-time equality for equal lengths; unequal lengths compare false (lengths are public). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  return timingSafeEqual(a, b);
+}
+
+export function toHex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+export function fromHex(s: string): Uint8Array {
+  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) throw new TypeError('fromHex: not a hex string');
+  return new Uint8Array(Buffer.from(s, 'hex'));
+}
+
+export function utf8(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+export function u64be(n: number | bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n), false);
+  return out;
+}
+
+export function u64le(n: number | bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n), true);
+  return out;
+}
+
+export function u16be(n: number): Uint8Array {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new RangeError('u16be: out of range');
+  return new Uint8Array([n >>> 8, n & 0xff]);
+}
+
+/** Overwrite a secret in place once it is no longer needed (best effort in a GC'd runtime). */
+export function wipe(...bufs: Uint8Array[]): void {
+  for (const b of bufs) b.fill(0);
+}
+
+export function checkLength(name: string, b: Uint8Array, n: number): void {
+  if (!(b instanceof Uint8Array)) throw new TypeError(`${name}: expected Uint8Array`);
+  if (b.length !== n) throw new RangeError(`${name}: expected ${n} bytes, got ${b.length}`);
+}
