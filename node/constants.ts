@@ -1,0 +1,36 @@
+// Constants and default policies of the node's I/O shell (links, timeouts, limits), in one place.
+// Cell layout follows tor-spec §3 (circuit id, command, 509-byte body); the rest is Umbra's policy.
+
+import { RELAY_BODY_LEN } from '../crypto/constants.ts';
+
+// --- Cells and frames on a link ---
+export const CELL_BODY_LEN = RELAY_BODY_LEN; // 509
+export const CELL_HEADER_LEN = 5; // circuit id (u32) ‖ command (u8)
+export const CELL_LEN = CELL_HEADER_LEN + CELL_BODY_LEN; // 514
+export const FRAME_LEN_PREFIX = 2; // u16 big-endian length of the Noise message that follows
+export const NOISE_TAG_LEN = 16;
+export const MAX_CELLS_PER_FRAME = Math.floor((65535 - NOISE_TAG_LEN) / CELL_LEN); // 127
+/** Largest link-level message (a routing message, reassembled from cells). */
+export const MAX_LINK_MESSAGE = 64 * 1024;
+
+export const CellCommand = {
+  PADDING: 0,
+  MESSAGE: 1, // a fragment of a link-level message (routing protocol), see link-cells.ts
+  CREATE2: 10,
+  CREATED2: 11,
+  RELAY: 3,
+  RELAY_EARLY: 9,
+  DESTROY: 4,
+} as const;
+
+// --- Link policy defaults ---
+export const HANDSHAKE_TIMEOUT_MS = 5_000;
+export const IDLE_PADDING_MIN_MS = 1_500; // padding-spec-like: a cell after 1.5–9.5 s idle
+export const IDLE_PADDING_MAX_MS = 9_500;
+export const MAX_LINKS = 128;
+export const MAX_PENDING_HANDSHAKES = 64;
+export const SEND_QUEUE_HIGH_WATER = 1024 * 1024; // bytes buffered toward one peer before we shed
+export const PEER_CELL_RATE = 4_000; // cells/s a peer may send us, sustained
+export const PEER_CELL_BURST = 8_000;
+export const RECONNECT_BASE_MS = 250;
+export const RECONNECT_MAX_MS = 60_000;

@@ -1,0 +1,99 @@
+// The link's pure codecs: frames over a byte stream split at every possible point, cells, message
+// fragmentation and reassembly with its bounds, the token bucket and the backoff.
+import { randomBytes } from 'node:crypto';
+import t from 'tap';
+import { CELL_BODY_LEN, CELL_LEN, CellCommand, MAX_LINK_MESSAGE } from '../../node/constants.ts';
+import { encodeFrame, FrameReader } from '../../node/frame-reader.ts';
+import { decodeCells, encodeCells, FRAGMENT_DATA_LEN, MessageAssembler, messageToCells } from '../../node/link-cells.ts';
+import { backoffDelay, TokenBucket } from '../../node/token-bucket.ts';
+
+const rnd = (n: number) => new Uint8Array(randomBytes(n));
+
+t.test('frames survive any chunking of the stream', async (t) => {
+  const payloads = [rnd(1), rnd(300), rnd(65535), rnd(2)];
+  const stream = Buffer.concat(payloads.map(encodeFrame));
+  for (const step of [1, 2, 3, 7, 1000, stream.length]) {
+    const r = new FrameReader();
+    const got: Uint8Array[] = [];
+    for (let o = 0; o < stream.length; o += step) got.push(...r.push(stream.subarray(o, o + step)));
+    t.same(got, payloads, `chunks of ${step}`);
+    t.equal(r.buffered, 0);
+  }
+});
+
+t.test('frames are copies, not views into the socket buffer', async (t) => {
+  const chunk = Buffer.from(encodeFrame(new Uint8Array([1, 2, 3])));
+  const [frame] = new FrameReader().push(chunk);
+  chunk.fill(9);
+  t.same(frame, new Uint8Array([1, 2, 3]));
+  t.notOk(Buffer.isBuffer(frame));
+});
+
+t.test('a zero or oversize frame length is a typed error', async (t) => {
+  t.throws(() => new FrameReader().push(new Uint8Array([0, 0])), { name: 'LinkError', code: 'BAD_FRAME' });
+  t.throws(() => new FrameReader(1000).push(new Uint8Array([0x10, 0])), { name: 'LinkError', code: 'BAD_FRAME' });
+  t.throws(() => encodeFrame(new Uint8Array(65536)), RangeError);
+});
+
+t.test('cells round-trip and junk is rejected', async (t) => {
+  const cells = [
+    { circId: 0, command: CellCommand.PADDING, body: new Uint8Array(CELL_BODY_LEN) },
+    { circId: 0xfffffffe, command: CellCommand.RELAY, body: rnd(CELL_BODY_LEN) },
+  ];
+  t.same(decodeCells(encodeCells(cells)), cells);
+  t.throws(() => decodeCells(rnd(CELL_LEN + 1)), { code: 'BAD_FRAME' });
+  t.throws(() => decodeCells(new Uint8Array(0)), { code: 'BAD_FRAME' });
+  const bad = encodeCells(cells);
+  bad[4] = 200;
+  t.throws(() => decodeCells(bad), { code: 'BAD_CELL' });
+});
+
+t.test('messages fragment into cells and reassemble, of every size class', async (t) => {
+  const a = new MessageAssembler();
+  for (const n of [1, FRAGMENT_DATA_LEN - 1, FRAGMENT_DATA_LEN, FRAGMENT_DATA_LEN + 1, 5000, MAX_LINK_MESSAGE]) {
+    const m = rnd(n);
+    const cells = decodeCells(encodeCells(messageToCells(m)));
+    t.equal(cells.length, Math.ceil(n / FRAGMENT_DATA_LEN));
+    const outs = cells.map((c) => a.push(c));
+    t.same(outs.at(-1), m, `${n} bytes`);
+    t.ok(outs.slice(0, -1).every((o) => o === undefined));
+  }
+});
+
+t.test('hostile fragments are rejected, and a message cannot grow without bound', async (t) => {
+  const frag = (flags: number, len: number, fill = 1) => {
+    const body = new Uint8Array(CELL_BODY_LEN);
+    body[0] = flags;
+    body[1] = len >> 8;
+    body[2] = len & 0xff;
+    body.fill(fill, 3, 3 + Math.min(len, FRAGMENT_DATA_LEN));
+    return { circId: 0, command: CellCommand.MESSAGE, body };
+  };
+  t.throws(() => new MessageAssembler().push(frag(0, 0)), { code: 'BAD_CELL' });
+  t.throws(() => new MessageAssembler().push(frag(2, 5)), { code: 'BAD_CELL' });
+  t.throws(() => new MessageAssembler().push(frag(0, FRAGMENT_DATA_LEN + 1)), { code: 'BAD_CELL' });
+  t.throws(() => new MessageAssembler().push(frag(1, 10)), { code: 'BAD_CELL' }, 'short middle fragment');
+  const padded = frag(0, 10);
+  padded.body[400] = 9;
+  t.throws(() => new MessageAssembler().push(padded), { code: 'BAD_CELL' }, 'junk in padding');
+  const a = new MessageAssembler();
+  t.throws(() => {
+    for (let i = 0; i < 1000; i++) a.push(frag(1, FRAGMENT_DATA_LEN));
+  }, { code: 'TOO_LARGE' });
+});
+
+t.test('token bucket allows its burst, then its rate', async (t) => {
+  const b = new TokenBucket(100, 10, 0);
+  let ok = 0;
+  for (let i = 0; i < 50; i++) if (b.take(1, 0)) ok++;
+  t.equal(ok, 10, 'burst');
+  t.notOk(b.take(1, 5), 'half a token after 5 ms');
+  t.ok(b.take(1, 10), 'one token after 10 ms');
+  t.notOk(b.take(11, 100_000), 'never more than the burst');
+});
+
+t.test('backoff grows, is capped, and is jittered', async (t) => {
+  t.ok(backoffDelay(0, 100, 10_000, 0) >= 50 && backoffDelay(0, 100, 10_000, 1) <= 100);
+  t.equal(backoffDelay(50, 100, 10_000, 1), 10_000);
+  t.ok(backoffDelay(3, 100, 10_000, 0.5) > backoffDelay(1, 100, 10_000, 0.5));
+});
