@@ -1,0 +1,70 @@
+// Constants of the routing layer (routing/), in one place (sizes in bytes unless named otherwise).
+// One section per module group; modules import from here rather than repeating numbers.
+// STYLE.md habit 13.
+
+// --- Wire codec (routing/wire; DESIGN.md "Wire and code rules") ---
+// Largest encoded message any decoder accepts, checked before a byte is parsed. It must hold the
+// largest message we send: an INSERT carries one stored CHK block (32 KiB + 16-byte header, see
+// crypto/constants.ts) plus a few hundred bytes of fields, so 64 KiB leaves room without letting a
+// peer make us parse megabytes.
+export const WIRE_MAX_MESSAGE = 64 * 1024;
+// Deepest nesting of arrays/maps accepted (a top-level map is depth 1). Our messages need 3 or 4;
+// the bound keeps every recursive walk (ours and cbor-x's) far from the stack limit.
+export const WIRE_MAX_DEPTH = 16;
+// Hard ceiling on a caller-chosen depth limit: cbor-x decodes recursively, so no option may ask for
+// more than this (a RangeError, as API misuse).
+export const WIRE_DEPTH_CEILING = 256;
+// Struct field labels (CBOR map keys) are unsigned integers up to this; 0-23 encode in one byte.
+export const WIRE_MAX_FIELD_KEY = 0xffff;
+
+// --- Routing (routing/: keyspace, descriptor, table, messages, router, membership) ---
+// Key space: 256-bit locations (node ids, routing keys). Kademlia (Maymounkov and Mazieres 2002).
+export const KEY_LEN = 32;
+// Routing table: K entries per bucket (bucket i = peers sharing exactly i leading bits with us),
+// and a short list of replacements per bucket, promoted when an entry is evicted (Kademlia §2.2).
+export const ROUTING_K = 16;
+export const ROUTING_REPLACEMENTS = 4;
+// Membership lookups (iterative peer exchange): parallel queries in flight (Kademlia's alpha).
+export const ROUTING_ALPHA = 3;
+// Most descriptors in one PEX response; a peer can never hand us more per answer.
+export const PEX_MAX = 16;
+// Hops-to-live: a route request carries 1..HTL_MAX; the originator starts at a random value in
+// [HTL_MAX - HTL_START_SPREAD, HTL_MAX], and a hop at HTL_MAX decrements only for the peers its
+// per-node secret picks (Freenet's decrementAtMax), so no value marks the originator.
+export const HTL_MAX = 16;
+export const HTL_START_SPREAD = 3;
+// Request ids: random, ROUTE_ID_LEN bytes; PEX and PING nonces: NONCE_LEN bytes.
+export const ROUTE_ID_LEN = 16;
+export const NONCE_LEN = 8;
+// Largest opaque payload a route request or reply carries (the content layer's GET/PUT bodies).
+export const ROUTE_PAYLOAD_MAX = 48 * 1024;
+// Node descriptors: the routing protocol version we speak, the accepted range, addresses per
+// descriptor and their length ("host:port", a DNS name is at most 253 bytes), the largest encoding.
+export const ROUTING_PROTOCOL_VERSION = 1;
+export const ROUTING_MIN_VERSION = 1;
+export const ROUTING_MAX_VERSION = 1;
+export const DESCRIPTOR_MAX_ADDRESSES = 4;
+export const DESCRIPTOR_ADDRESS_MAX_LEN = 261;
+export const DESCRIPTOR_MAX_LEN = 1280;
+// Signature domain separation: sig = Ed25519(identity, DESCRIPTOR_SIG_LABEL ‖ 0x00 ‖ body).
+export const DESCRIPTOR_SIG_LABEL = 'umbra/node-descriptor/v1';
+// A descriptor older than this is stale; one dated more than the skew ahead of our clock is refused.
+export const DESCRIPTOR_MAX_AGE_MS = 24 * 3600_000;
+export const DESCRIPTOR_MAX_SKEW_MS = 10 * 60_000;
+// Consecutive failures (timeouts) after which a peer is evicted from the table.
+export const ROUTING_MAX_FAILURES = 3;
+
+// Default policy (node/ passes its own RoutingPolicy; these are the values when it does not).
+export const DEFAULT_ACK_TIMEOUT_MS = 2_000; // wait for ACCEPTED (or an answer) after forwarding
+export const DEFAULT_REPLY_TIMEOUT_MS = 20_000; // wait for the reply once the next hop accepted
+export const DEFAULT_LOOKUP_TIMEOUT_MS = 60_000; // an originator gives up on its own lookup
+export const DEFAULT_MAX_ATTEMPTS = 6; // next hops one node tries for one request (backtracking)
+export const DEFAULT_MAX_REQUESTS = 4096; // request states one node holds at once
+export const DEFAULT_RECENT_TTL_MS = 120_000; // finished request ids kept for loop detection
+export const DEFAULT_RECENT_MAX = 16_384;
+export const DEFAULT_PEX_TIMEOUT_MS = 3_000;
+export const DEFAULT_PING_TIMEOUT_MS = 3_000;
+export const DEFAULT_REFRESH_INTERVAL_MS = 15 * 60_000; // a non-full bucket untouched this long is refreshed
+export const DEFAULT_MAINTENANCE_INTERVAL_MS = 60_000; // how often tick() runs the membership chores
+export const DEFAULT_SILENT_PING_MS = 30 * 60_000; // ping a peer silent this long (a few per chore)
+export const DEFAULT_PEX_SERVE_PER_SEC = 50; // PEX requests answered per second (token bucket)
