@@ -1,0 +1,102 @@
+// Links over real loopback sockets: the Noise XK handshake with identity binding, messages both
+// ways, and a peer that lies about its identity, stalls, or sends junk is refused with the reason.
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import t from 'tap';
+import { nodeBackend } from '../../crypto/backend-node.ts';
+import { linkKeyFromIdentity } from '../../crypto/link-key.ts';
+import { Link, type LinkEvents } from '../../node/link.ts';
+import { handshakeAsDialer, handshakeAsListener } from '../../node/link-handshake.ts';
+import type { LinkError } from '../../node/link-errors.ts';
+
+function identity() {
+  const seed = new Uint8Array(randomBytes(32));
+  return { identityKey: nodeBackend.ed25519.publicKey(seed), linkKey: linkKeyFromIdentity(seed) };
+}
+
+async function pair(): Promise<{ a: net.Socket; b: net.Socket; server: net.Server }> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+  const a = net.connect(port, '127.0.0.1');
+  await new Promise((r) => a.once('connect', r));
+  return { a, b: await accepted, server };
+}
+
+function collector() {
+  const got: Uint8Array[] = [];
+  const closed: LinkError[] = [];
+  const events: LinkEvents = { onMessage: (_l, m) => got.push(m), onCell: () => {}, onClose: (_l, r) => closed.push(r) };
+  return { got, closed, events };
+}
+
+const until = async (cond: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+  return cond();
+};
+
+t.test('handshake proves both identities; messages flow both ways', async (t) => {
+  const A = identity(), B = identity();
+  const { a, b, server } = await pair();
+  const [ra, rb] = await Promise.all([
+    handshakeAsDialer(a, { ...A, peerIdentity: B.identityKey, timeoutMs: 3000 }),
+    handshakeAsListener(b, { ...B, timeoutMs: 3000 }),
+  ]);
+  t.same(rb.peerIdentity, A.identityKey, 'listener learned the dialer identity');
+  const ca = collector(), cb = collector();
+  const la = new Link(a, ra.transport, ra.reader, B.identityKey, new Uint8Array(32), true, ca.events, undefined, ra.pending);
+  const lb = new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, cb.events, undefined, rb.pending);
+  const big = new Uint8Array(randomBytes(60_000));
+  la.sendMessage(new Uint8Array([1, 2, 3]));
+  la.sendMessage(big);
+  lb.sendMessage(new Uint8Array([9]));
+  t.ok(await until(() => cb.got.length === 2 && ca.got.length === 1));
+  t.same(cb.got[0], new Uint8Array([1, 2, 3]));
+  t.same(cb.got[1], big);
+  t.same(ca.got[0], new Uint8Array([9]));
+  la.close();
+  t.ok(await until(() => cb.closed.length === 1), 'peer sees the close');
+  server.close();
+});
+
+t.test('a dialer that expects another identity fails the handshake', async (t) => {
+  const A = identity(), B = identity(), C = identity();
+  const { a, b, server } = await pair();
+  const results = await Promise.allSettled([
+    handshakeAsDialer(a, { ...A, peerIdentity: C.identityKey, timeoutMs: 1000 }),
+    handshakeAsListener(b, { ...B, timeoutMs: 1000 }),
+  ]);
+  t.equal(results[0].status, 'rejected');
+  t.match((results[0] as PromiseRejectedResult).reason, { name: 'LinkError' });
+  t.equal(results[1].status, 'rejected', 'listener refuses too');
+  a.destroy(); b.destroy(); server.close();
+});
+
+t.test('a stalled handshake times out; junk fails it', async (t) => {
+  const B = identity();
+  let { a, b, server } = await pair();
+  await t.rejects(handshakeAsListener(b, { ...B, timeoutMs: 200 }), { code: 'HANDSHAKE_TIMEOUT' });
+  a.destroy(); b.destroy(); server.close();
+  ({ a, b, server } = await pair());
+  const p = handshakeAsListener(b, { ...B, timeoutMs: 2000 });
+  a.write(new Uint8Array([0, 60, ...randomBytes(60)]));
+  await t.rejects(p, { name: 'LinkError', code: 'HANDSHAKE_FAILED' });
+  a.destroy(); b.destroy(); server.close();
+});
+
+t.test('junk after the handshake closes the link with BAD_FRAME', async (t) => {
+  const A = identity(), B = identity();
+  const { a, b, server } = await pair();
+  const [, rb] = await Promise.all([
+    handshakeAsDialer(a, { ...A, peerIdentity: B.identityKey, timeoutMs: 3000 }),
+    handshakeAsListener(b, { ...B, timeoutMs: 3000 }),
+  ]);
+  const cb = collector();
+  new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, cb.events, undefined, rb.pending);
+  a.write(new Uint8Array([0, 100, ...randomBytes(100)]));
+  t.ok(await until(() => cb.closed.length === 1));
+  t.equal(cb.closed[0]?.code, 'BAD_FRAME');
+  a.destroy(); server.close();
+});
