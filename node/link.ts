@@ -68,7 +68,6 @@ export class Link {
     readonly initiator: boolean,
     private readonly events: LinkEvents,
     private readonly policy: LinkPolicy = defaultLinkPolicy(),
-    pending: Uint8Array[] = [],
   ) {
     this.openedAt = policy.now();
     this.bucket = new TokenBucket(policy.cellRate, policy.cellBurst, policy.now());
@@ -77,7 +76,11 @@ export class Link {
     socket.on('error', (e) => this.close(new LinkError('CLOSED', `socket error: ${e.message}`)));
     socket.on('close', () => this.close(new LinkError('CLOSED', 'connection closed')));
     this.armPadding();
-    for (const f of pending) if (!this.onFrame(f)) return;
+  }
+
+  /** Processes a frame that arrived during the handshake (handed over with the transport). */
+  injectFrame(frame: Uint8Array): void {
+    if (!this.closed) this.onFrame(frame);
   }
 
   get remoteAddress(): string {

@@ -46,8 +46,10 @@ t.test('handshake proves both identities; messages flow both ways', async (t) =>
   ]);
   t.same(rb.peerIdentity, A.identityKey, 'listener learned the dialer identity');
   const ca = collector(), cb = collector();
-  const la = new Link(a, ra.transport, ra.reader, B.identityKey, new Uint8Array(32), true, ca.events, undefined, ra.pending);
-  const lb = new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, cb.events, undefined, rb.pending);
+  const la = new Link(a, ra.transport, ra.reader, B.identityKey, new Uint8Array(32), true, ca.events);
+  ra.pending.forEach((f) => la.injectFrame(f));
+  const lb = new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, cb.events);
+  rb.pending.forEach((f) => lb.injectFrame(f));
   const big = new Uint8Array(randomBytes(60_000));
   la.sendMessage(new Uint8Array([1, 2, 3]));
   la.sendMessage(big);
@@ -94,7 +96,7 @@ t.test('junk after the handshake closes the link with BAD_FRAME', async (t) => {
     handshakeAsListener(b, { ...B, timeoutMs: 3000 }),
   ]);
   const cb = collector();
-  new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, cb.events, undefined, rb.pending);
+  new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, cb.events);
   a.write(new Uint8Array([0, 100, ...randomBytes(100)]));
   t.ok(await until(() => cb.closed.length === 1));
   t.equal(cb.closed[0]?.code, 'BAD_FRAME');
