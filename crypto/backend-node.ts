@@ -80,11 +80,11 @@ export const nodeBackend: CryptoBackend = {
   },
   x25519: {
     generate() {
-      const kp = nc.generateKeyPairSync('x25519');
-      const jwk = kp.privateKey.export({ format: 'jwk' });
-      const secret = fromB64u(jwk.d);
-      remember(privateCache, secret, kp.privateKey);
-      return { secret, publicKey: fromB64u(jwk.x) };
+      // Not generateKeyPairSync: on Node 20, exporting a freshly generated key as JWK can deadlock
+      // when GC collects the keygen job mid-export (seen here: ExportJWKEdKey → GC → ~KeyGenJob →
+      // uv_mutex_lock), and it is slower. Random bytes imported as JWK are born cached.
+      const secret = new Uint8Array(nc.randomBytes(32));
+      return { secret, publicKey: rawPublic(privateKey('X25519', secret)) };
     },
     publicKey: (secret) => rawPublic(privateKey('X25519', secret)),
     dh(secret, peerPublic) {
