@@ -1,6 +1,6 @@
-// The primitive suite every Umbra construction is built from, behind one interface with two
-// implementations: `nodeBackend` (OpenSSL through node:crypto, the hot path) and `nobleBackend`
-// (pure JavaScript, @noble/*). Constructions take a backend argument defaulting to nodeBackend, so
+// The primitive suite every Umbra construction is built from, behind one interface with three
+// implementations: `nodeBackend` (the hot path: libsodium curves, OpenSSL symmetric crypto),
+// `opensslBackend` (everything through node:crypto) and `nobleBackend` (pure JavaScript, @noble/*). Constructions take a backend argument defaulting to nodeBackend, so
 // the benchmark can measure both side by side and the differential tests can check one against the
 // other. Primitives that OpenSSL does not expose (POLYVAL, BLAKE3) live in their own files.
 //
@@ -32,7 +32,7 @@ export interface Aead {
 }
 
 export interface CryptoBackend {
-  readonly name: 'node' | 'noble';
+  readonly name: 'node' | 'openssl' | 'noble';
   sha256(...parts: Uint8Array[]): Uint8Array;
   sha3_256(...parts: Uint8Array[]): Uint8Array;
   shake256(outLen: number, ...parts: Uint8Array[]): Uint8Array;

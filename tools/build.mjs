@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Bundles the CLI (node/cli.ts and everything it imports) into one ESM file, dist/umbra.mjs.
-// cbor-extract is a native addon (cbor-x's optional fast path) and stays external, loaded from
-// node_modules at run time through the createRequire shim in the banner.
+// The native addons stay external, loaded from node_modules at run time (through the createRequire
+// shim in the banner): cbor-extract (cbor-x's optional fast path) and sodium-native (libsodium,
+// which finds its prebuilt binary relative to its own package).
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 
@@ -14,7 +15,7 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
-  external: ['cbor-extract'],
+  external: ['cbor-extract', 'sodium-native'],
   banner: {
     js: [
       '#!/usr/bin/env node',

@@ -1,8 +1,9 @@
-// Differential tests: the node:crypto backend against the noble backend, on random inputs, plus
-// the misuse and hostile-input behaviour both must share.
+// Differential tests: the native backend (libsodium curves, OpenSSL symmetric), the all-OpenSSL
+// backend and the noble backend against each other on random inputs, plus the misuse and
+// hostile-input behaviour they must share.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { nodeBackend } from '../../crypto/backend-node.ts';
+import { nodeBackend, opensslBackend } from '../../crypto/backend-node.ts';
 import { nobleBackend } from '../../crypto/backend-noble.ts';
 
 const N = nodeBackend;
@@ -18,30 +19,56 @@ t.test('hashes agree', async (t) => {
     t.same(N.shake256(1 + i * 13, a, b), B.shake256(1 + i * 13, a, b));
     t.same(N.hmacSha256(b, a), B.hmacSha256(b, a));
   }
+  for (const keyLen of [0, 1, 63, 64, 65, 200]) {
+    for (const msgLen of [0, 511, 512, 513, 3000]) {
+      const key = rnd(keyLen), m = rnd(msgLen);
+      t.same(N.hmacSha256(key, m), B.hmacSha256(key, m), `hmac key ${keyLen} msg ${msgLen}`);
+      t.same(N.sha256(m, key), B.sha256(m, key), `sha256 of ${msgLen + keyLen} bytes in two parts`);
+    }
+  }
+  // RFC 4231 test case 2 (HMAC-SHA256, key "Jefe")
+  t.equal(
+    Buffer.from(N.hmacSha256(Buffer.from('Jefe'), Buffer.from('what do ya want for nothing?'))).toString('hex'),
+    '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+  );
   // FIPS 202 / RFC 6234 known answers for the empty string
   t.equal(Buffer.from(N.sha3_256()).toString('hex'), 'a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a');
   t.equal(Buffer.from(N.sha256()).toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
 });
 
+const O = opensslBackend;
+
 t.test('x25519 agrees, generate() is consistent, low-order keys are refused', async (t) => {
   for (let i = 0; i < ROUNDS; i++) {
+    const o = O.x25519.generate(), n = N.x25519.generate();
+    t.same(N.x25519.publicKey(o.secret), o.publicKey);
+    t.same(O.x25519.publicKey(n.secret), n.publicKey);
+    t.same(N.x25519.dh(n.secret, o.publicKey), O.x25519.dh(o.secret, n.publicKey), 'libsodium and OpenSSL agree');
     const a = N.x25519.generate(), b = B.x25519.generate();
     t.same(B.x25519.publicKey(a.secret), a.publicKey);
     t.same(N.x25519.publicKey(b.secret), b.publicKey);
     t.same(N.x25519.dh(a.secret, b.publicKey), B.x25519.dh(b.secret, a.publicKey));
   }
-  for (const be of [N, B]) {
+  for (const be of [N, O, B]) {
     t.throws(() => be.x25519.dh(rnd(32), new Uint8Array(32)), { name: 'CryptoError', code: 'BAD_KEY' }, `${be.name} zero point`);
     t.throws(() => be.x25519.dh(rnd(32), rnd(31)), RangeError, `${be.name} short key`);
   }
 });
 
 t.test('a reused key buffer is never served from a stale cache', async (t) => {
-  const secret = rnd(32);
-  const p1 = N.x25519.publicKey(secret);
-  secret.set(rnd(32));
-  t.same(N.x25519.publicKey(secret), B.x25519.publicKey(secret));
-  t.not(Buffer.from(p1).toString('hex'), Buffer.from(N.x25519.publicKey(secret)).toString('hex'));
+  for (const be of [O, N]) {
+    const secret = rnd(32);
+    const p1 = be.x25519.publicKey(secret);
+    secret.set(rnd(32));
+    t.same(be.x25519.publicKey(secret), B.x25519.publicKey(secret));
+    t.not(Buffer.from(p1).toString('hex'), Buffer.from(be.x25519.publicKey(secret)).toString('hex'));
+    const seed = rnd(32);
+    const sig1 = be.ed25519.sign(seed, rnd(3));
+    seed.set(rnd(32));
+    const m = rnd(3);
+    t.ok(B.ed25519.verify(B.ed25519.publicKey(seed), m, be.ed25519.sign(seed, m)), `${be.name} re-expands a changed seed`);
+    t.not(Buffer.from(sig1).toString('hex'), '');
+  }
 });
 
 t.test('ed25519 agrees and rejects tampering', async (t) => {
@@ -49,15 +76,20 @@ t.test('ed25519 agrees and rejects tampering', async (t) => {
     const seed = rnd(32), msg = rnd(i * 11);
     const pk = N.ed25519.publicKey(seed);
     t.same(B.ed25519.publicKey(seed), pk);
+    t.same(O.ed25519.publicKey(seed), pk);
     const sig = N.ed25519.sign(seed, msg);
     t.same(B.ed25519.sign(seed, msg), sig, 'signatures are deterministic and equal');
-    t.ok(B.ed25519.verify(pk, msg, sig) && N.ed25519.verify(pk, msg, sig));
+    t.same(O.ed25519.sign(seed, msg), sig);
+    t.ok(B.ed25519.verify(pk, msg, sig) && N.ed25519.verify(pk, msg, sig) && O.ed25519.verify(pk, msg, sig));
     const bad = sig.slice();
     bad[i % 64] ^= 1;
-    t.notOk(N.ed25519.verify(pk, msg, bad) || B.ed25519.verify(pk, msg, bad));
+    t.notOk(N.ed25519.verify(pk, msg, bad) || B.ed25519.verify(pk, msg, bad) || O.ed25519.verify(pk, msg, bad));
   }
-  t.notOk(N.ed25519.verify(rnd(31), rnd(5), rnd(64)));
-  t.notOk(N.ed25519.verify(rnd(32), rnd(5), rnd(63)));
+  for (const be of [N, O, B]) {
+    t.notOk(be.ed25519.verify(rnd(31), rnd(5), rnd(64)), `${be.name} short key`);
+    t.notOk(be.ed25519.verify(rnd(32), rnd(5), rnd(63)), `${be.name} short signature`);
+    t.notOk(be.ed25519.verify(new Uint8Array(32), rnd(5), rnd(64)), `${be.name} garbage`);
+  }
 });
 
 t.test('chacha20-poly1305 agrees and rejects tampering', async (t) => {
