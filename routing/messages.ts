@@ -1,0 +1,150 @@
+// The routing protocol's messages and their codecs: one strict decoder per message type
+// (STYLE.md habit 3). A message is one type byte followed by the CBOR struct of that type
+// (routing/wire), so the dispatcher picks the decoder from a cheap first check and no other
+// parser ever sees the bytes. DESIGN.md layer 3 (recursive key routing, membership).
+//
+//   type  name           fields
+//   0x01  ROUTE          id (16), key (32), htl (1..HTL_MAX), purpose, payload?   key-routed request
+//   0x02  ROUTE_ACCEPTED id                                               next hop took the request
+//   0x03  ROUTE_REPLY    id, hops, node (descriptor bytes), payload?      answer, back along the path
+//   0x04  ROUTE_REJECT   id, reason (LOOP, OVERLOAD, HTL, NO_ROUTE)        try elsewhere / give up
+//   0x05  PEX_REQUEST    nonce (8), target (32), max (1..PEX_MAX), self?  "your peers closest to target"
+//   0x06  PEX_RESPONSE   nonce, descriptors (0..PEX_MAX descriptor bytes)
+//   0x07  PING           nonce
+//   0x08  PONG           nonce
+// Descriptors travel as their exact signed bytes (routing/descriptor.ts decodes and checks them).
+// `purpose` and `payload` are the extension point for the content layer (GET/PUT ride on ROUTE).
+
+import {
+  DESCRIPTOR_MAX_LEN,
+  HTL_MAX,
+  KEY_LEN,
+  NONCE_LEN,
+  PEX_MAX,
+  ROUTE_ID_LEN,
+  ROUTE_PAYLOAD_MAX,
+} from './constants.ts';
+import { decodeOr, RoutingError } from './errors.ts';
+import { array, bytes, codec, enumOf, struct, uint, type Codec } from './wire/schema.ts';
+
+export const PURPOSES = { FIND_NODE: 0 } as const;
+export type Purpose = keyof typeof PURPOSES;
+export const REJECT_REASONS = { LOOP: 0, OVERLOAD: 1, HTL: 2, NO_ROUTE: 3 } as const;
+export type RejectReason = keyof typeof REJECT_REASONS;
+
+const id = bytes({ len: ROUTE_ID_LEN });
+const key = bytes({ len: KEY_LEN });
+const nonce = bytes({ len: NONCE_LEN });
+const descriptor = bytes({ min: 1, max: DESCRIPTOR_MAX_LEN });
+const payload = bytes({ max: ROUTE_PAYLOAD_MAX });
+
+const Route = codec(
+  'ROUTE',
+  struct(
+    {
+      id: [0, id],
+      key: [1, key],
+      htl: [2, uint({ min: 1, max: HTL_MAX })],
+      purpose: [3, enumOf(PURPOSES)],
+      payload: [4, payload],
+    },
+    { optional: ['payload'] },
+  ),
+);
+const RouteAccepted = codec('ROUTE_ACCEPTED', struct({ id: [0, id] }));
+const RouteReply = codec(
+  'ROUTE_REPLY',
+  struct(
+    { id: [0, id], hops: [1, uint({ max: 255 })], node: [2, descriptor], payload: [3, payload] },
+    { optional: ['payload'] },
+  ),
+);
+const RouteReject = codec('ROUTE_REJECT', struct({ id: [0, id], reason: [1, enumOf(REJECT_REASONS)] }));
+const PexRequest = codec(
+  'PEX_REQUEST',
+  struct(
+    { nonce: [0, nonce], target: [1, key], max: [2, uint({ min: 1, max: PEX_MAX })], self: [3, descriptor] },
+    { optional: ['self'] },
+  ),
+);
+const PexResponse = codec(
+  'PEX_RESPONSE',
+  struct({ nonce: [0, nonce], descriptors: [1, array(descriptor, { max: PEX_MAX })] }),
+);
+const Ping = codec('PING', struct({ nonce: [0, nonce] }));
+const Pong = codec('PONG', struct({ nonce: [0, nonce] }));
+
+type Body<C> = C extends Codec<infer T> ? T : never;
+export type RouteMsg = { type: 'ROUTE' } & Body<typeof Route>;
+export type RouteAcceptedMsg = { type: 'ROUTE_ACCEPTED' } & Body<typeof RouteAccepted>;
+export type RouteReplyMsg = { type: 'ROUTE_REPLY' } & Body<typeof RouteReply>;
+export type RouteRejectMsg = { type: 'ROUTE_REJECT' } & Body<typeof RouteReject>;
+export type PexRequestMsg = { type: 'PEX_REQUEST' } & Body<typeof PexRequest>;
+export type PexResponseMsg = { type: 'PEX_RESPONSE' } & Body<typeof PexResponse>;
+export type PingMsg = { type: 'PING' } & Body<typeof Ping>;
+export type PongMsg = { type: 'PONG' } & Body<typeof Pong>;
+export type RoutingMessage =
+  | RouteMsg
+  | RouteAcceptedMsg
+  | RouteReplyMsg
+  | RouteRejectMsg
+  | PexRequestMsg
+  | PexResponseMsg
+  | PingMsg
+  | PongMsg;
+export type MessageType = RoutingMessage['type'];
+
+export const MESSAGE_TYPES: Record<MessageType, number> = {
+  ROUTE: 0x01,
+  ROUTE_ACCEPTED: 0x02,
+  ROUTE_REPLY: 0x03,
+  ROUTE_REJECT: 0x04,
+  PEX_REQUEST: 0x05,
+  PEX_RESPONSE: 0x06,
+  PING: 0x07,
+  PONG: 0x08,
+};
+
+// Indexed by type byte; the body codec of each type.
+const CODECS: (readonly [MessageType, Codec<any>] | undefined)[] = [];
+for (const [name, c] of [
+  ['ROUTE', Route],
+  ['ROUTE_ACCEPTED', RouteAccepted],
+  ['ROUTE_REPLY', RouteReply],
+  ['ROUTE_REJECT', RouteReject],
+  ['PEX_REQUEST', PexRequest],
+  ['PEX_RESPONSE', PexResponse],
+  ['PING', Ping],
+  ['PONG', Pong],
+] as const) {
+  CODECS[MESSAGE_TYPES[name]] = [name, c];
+}
+
+/** The type of a message from its first byte, or undefined (a cheap check before parsing). */
+export function peekType(bytes: Uint8Array): MessageType | undefined {
+  return bytes.length > 1 ? CODECS[bytes[0]]?.[0] : undefined;
+}
+
+/** Encodes a routing message; throws WireError if a field is out of bounds (our own bug). */
+export function encodeMessage(m: RoutingMessage): Uint8Array {
+  const entry = CODECS[MESSAGE_TYPES[m.type]];
+  if (entry === undefined) throw new TypeError(`encodeMessage: unknown type ${String((m as { type: unknown }).type)}`);
+  const { type: _type, ...body } = m;
+  const encoded = entry[1].encode(body);
+  const out = new Uint8Array(encoded.length + 1);
+  out[0] = MESSAGE_TYPES[m.type];
+  out.set(encoded, 1);
+  return out;
+}
+
+/** Decodes one routing message strictly; throws RoutingError BAD_MESSAGE on any defect. */
+export function decodeMessage(bytes: Uint8Array): RoutingMessage {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('decodeMessage expects a Uint8Array');
+  const entry = bytes.length > 1 ? CODECS[bytes[0]] : undefined;
+  if (entry === undefined) {
+    throw new RoutingError('BAD_MESSAGE', bytes.length <= 1 ? 'message: too short' : `message: unknown type 0x${bytes[0].toString(16)}`);
+  }
+  const [type, c] = entry;
+  const body = decodeOr('BAD_MESSAGE', type, () => c.decode(bytes.subarray(1)));
+  return { type, ...body } as RoutingMessage;
+}

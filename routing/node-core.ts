@@ -1,0 +1,201 @@
+// The sans-IO routing core of one node (DESIGN.md layer 3; STYLE.md habit 7): bytes and events in,
+// bytes and events out, synchronous, no clock, no timers, no sockets. The driver (node/ over TCP,
+// tools/sim over an in-memory network) feeds it:
+//   receive(from, bytes, now)  a routing message from an authenticated neighbour
+//   tick(now)                  at or after the time of the latest `wake` output
+//   lookup(key, now)           start a key-routed request of our own
+//   bootstrap(contacts, now)   join through these descriptors
+//   peerConnected/peerDisconnected(id, now)  link events
+// and carries out the returned Outputs (routing/outputs.ts): send bytes, report finished lookups,
+// schedule the next tick. Time comes in as `now` (ms), randomness from the injected source,
+// descriptors are checked by the injected reader, timeouts are the driver's RoutingPolicy.
+// Malformed input is dropped silently (counted in stats), never answered, never thrown.
+
+import { nodeBackend } from '../crypto/backend-node.ts';
+import { WIRE_MAX_MESSAGE } from './constants.ts';
+import { CoreContext } from './context.ts';
+import { DescriptorCache, type DescriptorReader, type NodeDescriptor } from './descriptor.ts';
+import { isRoutingError } from './errors.ts';
+import { idEquals, isKey, type NodeId } from './keyspace.ts';
+import { Membership, type MembershipStats } from './membership.ts';
+import { decodeMessage, PURPOSES, type Purpose, type RoutingMessage } from './messages.ts';
+import type { Output } from './outputs.ts';
+import { resolvePolicy, type RoutingPolicy } from './policy.ts';
+import { Router, type RouterStats } from './router.ts';
+import type { RandomSource } from './runtime.ts';
+import { RoutingTable, type TableOptions } from './table.ts';
+
+export interface NodeCoreConfig {
+  /** Our own checked descriptor (the driver signs it, and re-signs it with setSelfDescriptor). */
+  self: NodeDescriptor;
+  /** Runtime.randomBytes: request ids, nonces, refresh targets, the HTL start. */
+  random: RandomSource;
+  /** How peers' descriptors are decoded and checked; default: a DescriptorCache over node:crypto. */
+  descriptors?: DescriptorReader;
+  /** Timeouts and limits; the defaults of routing/policy.ts for what is left out. */
+  policy?: Partial<RoutingPolicy>;
+  table?: TableOptions;
+  /** SHA-256, for the per-peer HTL decision; default nodeBackend.sha256. */
+  hash?: (...parts: Uint8Array[]) => Uint8Array;
+}
+
+export interface CoreStats extends RouterStats, MembershipStats {
+  peers: number;
+  activeRequests: number;
+  activeLookups: number;
+  dropped: number; // messages that did not decode
+}
+
+export class NodeCore {
+  private readonly ctx: CoreContext;
+  private readonly router: Router;
+  private readonly membership: Membership;
+  private announcedWake = -Infinity;
+  private dropped = 0;
+
+  constructor(config: NodeCoreConfig, now: number) {
+    const policy = resolvePolicy(config.policy);
+    const table = new RoutingTable(config.self.id, config.table);
+    this.ctx = new CoreContext(
+      config.self,
+      table,
+      policy,
+      config.random,
+      config.descriptors ?? new DescriptorCache(),
+      config.hash ?? nodeBackend.sha256,
+    );
+    this.router = new Router(this.ctx);
+    this.membership = new Membership(this.ctx, now);
+  }
+
+  get id(): NodeId {
+    return this.ctx.self.id;
+  }
+
+  get self(): NodeDescriptor {
+    return this.ctx.self;
+  }
+
+  get table(): RoutingTable {
+    return this.ctx.table;
+  }
+
+  get policy(): Readonly<RoutingPolicy> {
+    return this.ctx.policy;
+  }
+
+  /** A re-signed descriptor of ourselves (same identity, newer timestamp or new addresses). */
+  setSelfDescriptor(desc: NodeDescriptor): void {
+    if (!idEquals(desc.id, this.ctx.self.id)) throw new RangeError('setSelfDescriptor: a different identity');
+    this.ctx.self = desc;
+  }
+
+  /** Joins the network through these contacts (descriptor bytes); emits `joined` when done. */
+  bootstrap(contacts: readonly Uint8Array[], now: number): Output[] {
+    return this.run(now, () => this.membership.bootstrap(contacts, now));
+  }
+
+  /** Starts a key-routed lookup; its result comes as a `lookupDone` output with this request id. */
+  lookup(
+    key: Uint8Array,
+    now: number,
+    opts: { purpose?: Purpose; payload?: Uint8Array } = {},
+  ): { requestId: Uint8Array; outputs: Output[] } {
+    if (!isKey(key)) throw new TypeError('lookup: key must be 32 bytes');
+    const purpose = opts.purpose ?? 'FIND_NODE';
+    if (!Object.hasOwn(PURPOSES, purpose)) throw new TypeError(`lookup: unknown purpose ${purpose}`);
+    let requestId: Uint8Array = new Uint8Array(0);
+    const outputs = this.run(now, () => {
+      requestId = this.router.start(key, now, purpose, opts.payload);
+    });
+    return { requestId, outputs };
+  }
+
+  /** A message from a neighbour (whose id the link layer authenticated). */
+  receive(from: NodeId, bytes: Uint8Array, now: number): Output[] {
+    return this.run(now, () => {
+      if (!isKey(from) || bytes.length > WIRE_MAX_MESSAGE) {
+        this.dropped++;
+        return;
+      }
+      let m: RoutingMessage;
+      try {
+        m = decodeMessage(bytes);
+      } catch (e) {
+        if (!isRoutingError(e)) throw e;
+        this.dropped++;
+        return;
+      }
+      this.ctx.table.markSeen(from, now);
+      this.dispatch(from, m, now);
+    });
+  }
+
+  tick(now: number): Output[] {
+    return this.run(now, () => {
+      this.router.tick(now);
+      this.membership.tick(now);
+    });
+  }
+
+  peerConnected(id: NodeId, now: number): Output[] {
+    return this.run(now, () => void this.ctx.table.markSeen(id, now));
+  }
+
+  peerDisconnected(id: NodeId, now: number): Output[] {
+    return this.run(now, () => {
+      this.router.peerDisconnected(id, now);
+      this.membership.peerDisconnected(id, now);
+    });
+  }
+
+  stats(): CoreStats {
+    return {
+      ...this.router.stats,
+      ...this.membership.stats,
+      peers: this.ctx.table.size,
+      activeRequests: this.router.activeRequests,
+      activeLookups: this.membership.activeLookups,
+      dropped: this.dropped,
+    };
+  }
+
+  private dispatch(from: NodeId, m: RoutingMessage, now: number): void {
+    switch (m.type) {
+      case 'ROUTE':
+        return this.router.onRoute(from, m, now);
+      case 'ROUTE_ACCEPTED':
+        return this.router.onAccepted(from, m, now);
+      case 'ROUTE_REPLY':
+        return this.router.onReply(from, m, now);
+      case 'ROUTE_REJECT':
+        return this.router.onReject(from, m, now);
+      case 'PEX_REQUEST':
+        return this.membership.onPexRequest(from, m, now);
+      case 'PEX_RESPONSE':
+        return this.membership.onPexResponse(from, m, now);
+      case 'PING':
+        return this.membership.onPing(from, m);
+      case 'PONG':
+        return this.membership.onPong(from, m);
+    }
+  }
+
+  /** Runs one call with a fresh output batch, then adds a `wake` if the next deadline moved earlier. */
+  private run(now: number, f: () => void): Output[] {
+    if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError('now must be a finite number');
+    const out: Output[] = [];
+    this.ctx.out = out;
+    try {
+      f();
+    } finally {
+      this.ctx.out = [];
+    }
+    const next = Math.min(this.router.nextDeadline(), this.membership.nextDeadline());
+    if (next < this.announcedWake || this.announcedWake <= now) {
+      this.announcedWake = next;
+      out.push({ kind: 'wake', at: next });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,98 @@
+// The routing core's policy: how long to wait, how hard to try, how often to maintain the table.
+// DESIGN.md "Wire and code rules": timeouts are policy chosen by the driver (node/ or the
+// simulator), not facts of the protocol; the cores only compare the deadlines they were given
+// with the `now` they are passed. Defaults live in constants.ts.
+
+import {
+  DEFAULT_ACK_TIMEOUT_MS,
+  DEFAULT_LOOKUP_TIMEOUT_MS,
+  DEFAULT_MAINTENANCE_INTERVAL_MS,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_REQUESTS,
+  DEFAULT_MAX_REQUESTS_PER_PEER,
+  DEFAULT_PEX_SERVE_PER_SEC,
+  DEFAULT_PEX_TIMEOUT_MS,
+  DEFAULT_PING_TIMEOUT_MS,
+  DEFAULT_REFRESH_INTERVAL_MS,
+  DEFAULT_REPLY_TIMEOUT_MS,
+  DEFAULT_SELF_LOOKUP_INTERVAL_MS,
+  DEFAULT_SILENT_PING_MS,
+  PEX_MAX,
+  ROUTING_ALPHA,
+  ROUTING_K,
+} from './constants.ts';
+
+export interface RoutingPolicy {
+  /** After forwarding a request: how long to wait for ACCEPTED (or a direct answer). */
+  ackTimeoutMs: number;
+  /** After ACCEPTED: how long to wait for the reply before trying the next peer. */
+  replyTimeoutMs: number;
+  /** The originator's limit on its own lookup. */
+  lookupTimeoutMs: number;
+  /** Next hops one node tries for one request before it gives up (backtracking width). */
+  maxAttempts: number;
+  /** Request states held at once, in all and per predecessor; beyond, requests get REJECT OVERLOAD. */
+  maxRequests: number;
+  maxRequestsPerPeer: number;
+  /** Peer exchange: answer timeout, parallel queries (self-lookup; refreshes run `refreshAlpha`
+   *  at a time, since one answer usually fills a bucket), how many closest must have answered. */
+  pexTimeoutMs: number;
+  alpha: number;
+  refreshAlpha: number;
+  selfLookupWidth: number;
+  refreshWidth: number;
+  /** Descriptors asked for per PEX request (1..PEX_MAX). */
+  pexAsk: number;
+  pingTimeoutMs: number;
+  /** A bucket with room that no lookup has refreshed for this long is refreshed. */
+  refreshIntervalMs: number;
+  /** Period of the self-lookup (which finds new close neighbours and tells them about us). */
+  selfLookupIntervalMs: number;
+  /** Period of the membership chores run from tick(). */
+  maintenanceIntervalMs: number;
+  /** Peers silent this long are pinged, at most `silentPingsPerChore` per chore. */
+  silentPingMs: number;
+  silentPingsPerChore: number;
+  /** PEX requests answered per second (token bucket, burst of twice this); the rest are dropped. */
+  pexServePerSec: number;
+  /** Whether our PEX requests carry our own descriptor (a node that should stay unlisted says no). */
+  announce: boolean;
+}
+
+export const DEFAULT_POLICY: Readonly<RoutingPolicy> = Object.freeze({
+  ackTimeoutMs: DEFAULT_ACK_TIMEOUT_MS,
+  replyTimeoutMs: DEFAULT_REPLY_TIMEOUT_MS,
+  lookupTimeoutMs: DEFAULT_LOOKUP_TIMEOUT_MS,
+  maxAttempts: DEFAULT_MAX_ATTEMPTS,
+  maxRequests: DEFAULT_MAX_REQUESTS,
+  maxRequestsPerPeer: DEFAULT_MAX_REQUESTS_PER_PEER,
+  pexTimeoutMs: DEFAULT_PEX_TIMEOUT_MS,
+  alpha: ROUTING_ALPHA,
+  refreshAlpha: 1,
+  selfLookupWidth: ROUTING_K,
+  refreshWidth: ROUTING_ALPHA,
+  pexAsk: PEX_MAX,
+  pingTimeoutMs: DEFAULT_PING_TIMEOUT_MS,
+  refreshIntervalMs: DEFAULT_REFRESH_INTERVAL_MS,
+  selfLookupIntervalMs: DEFAULT_SELF_LOOKUP_INTERVAL_MS,
+  maintenanceIntervalMs: DEFAULT_MAINTENANCE_INTERVAL_MS,
+  silentPingMs: DEFAULT_SILENT_PING_MS,
+  silentPingsPerChore: 2,
+  pexServePerSec: DEFAULT_PEX_SERVE_PER_SEC,
+  announce: true,
+});
+
+/** The defaults overridden by `p`, validated (RangeError on a nonsensical value). */
+export function resolvePolicy(p: Partial<RoutingPolicy> = {}): RoutingPolicy {
+  const out: RoutingPolicy = { ...DEFAULT_POLICY, ...p };
+  for (const [k, v] of Object.entries(out)) {
+    if (k === 'announce') continue;
+    if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new RangeError(`routing policy: bad ${k}`);
+  }
+  if (out.maxAttempts < 1 || out.alpha < 1 || out.refreshAlpha < 1 || out.selfLookupWidth < 1 || out.refreshWidth < 1) {
+    throw new RangeError('routing policy: maxAttempts, alpha and lookup widths must be at least 1');
+  }
+  if (out.pexAsk < 1 || out.pexAsk > PEX_MAX) throw new RangeError(`routing policy: pexAsk must be 1..${PEX_MAX}`);
+  if (out.maintenanceIntervalMs < 1) throw new RangeError('routing policy: maintenanceIntervalMs must be positive');
+  return out;
+}

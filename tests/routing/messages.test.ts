@@ -1,0 +1,93 @@
+// Routing message codecs (routing/messages.ts): every type round-trips; junk, unknown types,
+// trailing bytes, out-of-range fields, unknown fields and oversized lists are RoutingError
+// BAD_MESSAGE; random and mutated inputs never throw anything else.
+import t from 'tap';
+import { HTL_MAX, PEX_MAX } from '../../routing/constants.ts';
+import { decodeMessage, encodeMessage, MESSAGE_TYPES, peekType, type RoutingMessage } from '../../routing/messages.ts';
+import { SeededRandom } from '../../routing/runtime.ts';
+import { codec, struct, bytes, uint } from '../../routing/wire/schema.ts';
+
+const rng = new SeededRandom(21);
+const id = rng.bytes(16), key = rng.bytes(32), nonce = rng.bytes(8), desc = rng.bytes(170);
+const SAMPLES: RoutingMessage[] = [
+  { type: 'ROUTE', id, key, htl: 1, purpose: 'FIND_NODE' },
+  { type: 'ROUTE', id, key, htl: HTL_MAX, purpose: 'FIND_NODE', payload: rng.bytes(100) },
+  { type: 'ROUTE_ACCEPTED', id },
+  { type: 'ROUTE_REPLY', id, hops: 3, node: desc },
+  { type: 'ROUTE_REPLY', id, hops: 255, node: desc, payload: new Uint8Array(0) },
+  { type: 'ROUTE_REJECT', id, reason: 'LOOP' },
+  { type: 'ROUTE_REJECT', id, reason: 'NO_ROUTE' },
+  { type: 'PEX_REQUEST', nonce, target: key, max: PEX_MAX },
+  { type: 'PEX_REQUEST', nonce, target: key, max: 1, self: desc },
+  { type: 'PEX_RESPONSE', nonce, descriptors: [] },
+  { type: 'PEX_RESPONSE', nonce, descriptors: Array.from({ length: PEX_MAX }, () => desc) },
+  { type: 'PING', nonce },
+  { type: 'PONG', nonce },
+];
+const bad = { name: 'RoutingError', code: 'BAD_MESSAGE' };
+
+t.test('every message type round-trips and starts with its type byte', async (t) => {
+  for (const m of SAMPLES) {
+    const b = encodeMessage(m);
+    t.equal(b[0], MESSAGE_TYPES[m.type]);
+    t.equal(peekType(b), m.type);
+    t.same(decodeMessage(b), m, m.type);
+  }
+});
+
+t.test('junk is refused with BAD_MESSAGE', async (t) => {
+  t.throws(() => decodeMessage(new Uint8Array(0)), bad);
+  t.throws(() => decodeMessage(new Uint8Array([1])), bad);
+  t.throws(() => decodeMessage(new Uint8Array([0x00, 0xa0])), bad, 'type 0');
+  t.throws(() => decodeMessage(new Uint8Array([0x09, 0xa0])), bad, 'unknown type');
+  t.equal(peekType(new Uint8Array([0x7f, 0])), undefined);
+  const ok = encodeMessage(SAMPLES[0]);
+  t.throws(() => decodeMessage(Uint8Array.from([...ok, 0])), bad, 'trailing byte');
+  t.throws(() => decodeMessage(ok.subarray(0, ok.length - 1)), bad, 'truncated');
+  const asPing = ok.slice();
+  asPing[0] = MESSAGE_TYPES.PING;
+  t.throws(() => decodeMessage(asPing), bad, 'a ROUTE body under the PING type');
+});
+
+t.test('fields out of bounds are refused', async (t) => {
+  const Raw = codec('raw', struct({ id: [0, bytes({ max: 64 })], key: [1, bytes({ max: 64 })], htl: [2, uint()], purpose: [3, uint()], extra: [9, uint()] }, { optional: ['extra'] }));
+  const route = (v: { id: Uint8Array; key: Uint8Array; htl: number; purpose: number; extra?: number }) =>
+    Uint8Array.from([MESSAGE_TYPES.ROUTE, ...Raw.encode(v)]);
+  t.ok(decodeMessage(route({ id, key, htl: 5, purpose: 0 })), 'the raw form of a good one decodes');
+  t.throws(() => decodeMessage(route({ id, key, htl: 0, purpose: 0 })), bad, 'htl 0');
+  t.throws(() => decodeMessage(route({ id, key, htl: HTL_MAX + 1, purpose: 0 })), bad, 'htl over max');
+  t.throws(() => decodeMessage(route({ id: id.subarray(0, 15), key, htl: 5, purpose: 0 })), bad, 'short id');
+  t.throws(() => decodeMessage(route({ id, key: key.subarray(1), htl: 5, purpose: 0 })), bad, 'short key');
+  t.throws(() => decodeMessage(route({ id, key, htl: 5, purpose: 7 })), bad, 'unknown purpose');
+  t.throws(() => decodeMessage(route({ id, key, htl: 5, purpose: 0, extra: 1 })), bad, 'unknown field');
+  // a response with PEX_MAX + 1 descriptors, built by hand: type, map(2), 0, nonce (1 + 8), 1, array head
+  const head = encodeMessage({ type: 'PEX_RESPONSE', nonce, descriptors: Array.from({ length: PEX_MAX }, () => new Uint8Array([1])) });
+  const arrayAt = 1 + 1 + 1 + 9 + 1;
+  t.equal(head[arrayAt], 0x80 + PEX_MAX, 'array head where expected');
+  const over = Uint8Array.from([...head.subarray(0, arrayAt), 0x80 + PEX_MAX + 1, ...head.subarray(arrayAt + 1), 0x41, 1]);
+  t.throws(() => decodeMessage(over), bad, 'more than PEX_MAX descriptors');
+  t.throws(() => encodeMessage({ type: 'ROUTE', id, key, htl: 0, purpose: 'FIND_NODE' }), { name: 'WireError' }, 'we never send one');
+});
+
+t.test('random and mutated inputs only ever throw RoutingError', async (t) => {
+  let decoded = 0, refused = 0;
+  const valid = SAMPLES.map(encodeMessage);
+  for (let i = 0; i < 3000; i++) {
+    let b: Uint8Array;
+    if (i % 3 === 0) b = rng.bytes(rng.int(64));
+    else {
+      b = valid[rng.int(valid.length)].slice();
+      const flips = 1 + rng.int(4);
+      for (let f = 0; f < flips; f++) b[rng.int(b.length)] = rng.int(256);
+      if (i % 7 === 0) b = b.subarray(0, rng.int(b.length));
+    }
+    try {
+      decodeMessage(b);
+      decoded++;
+    } catch (e) {
+      if ((e as Error).name !== 'RoutingError') t.fail(`threw ${(e as Error).name}: ${(e as Error).message}`);
+      refused++;
+    }
+  }
+  t.ok(refused > 1000, `refused ${refused}, decoded ${decoded}`);
+});
