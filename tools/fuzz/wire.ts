@@ -1,9 +1,12 @@
-// Long fuzz runs of every registered decoder:
+// Long fuzz runs of every registered decoder (the CBOR codecs and the network-facing binary ones):
 //   npm run fuzz -- [--iterations N] [--seed S] [--max-len L] [--slow-ms MS]
 // N inputs per target (default 200000). Prints one line per target and every finding (the input in
 // hex, to reproduce with the same seed or by hand); exits 1 on any finding, 2 on bad arguments.
 import { runFuzz } from './harness.ts';
-import { targets } from './targets.ts';
+import { netTargets } from './net-targets.ts';
+import { targets as wireTargets } from './targets.ts';
+
+const targets = [...wireTargets, ...netTargets];
 
 function parseArgs(argv: string[]): { iterations: number; seed: number; maxLen: number; slowMs: number } {
   const opts = { iterations: 200_000, seed: Date.now() % 2 ** 32, maxLen: 512, slowMs: 200 };
