@@ -1,5 +1,5 @@
 // Benchmark harness: times an operation for a fixed wall-clock budget after a warm-up, and prints
-// rows side by side (Umbra's default path vs a baseline measured in the same run) as a Markdown
+// rows side by side (Umbra's default path vs baselines measured in the same run) as a Markdown
 // table. Figures are throughput on this machine; nothing here asserts a speed.
 
 export interface Measure {
@@ -15,7 +15,7 @@ export interface Row {
   target?: string;
 }
 
-/** Runs fn repeatedly for about `ms` milliseconds (after `warmMs` of warm-up); returns ops/s. */
+/** Runs fn repeatedly for about `ms` milliseconds (after a warm-up); returns ops/s. */
 export function measure(fn: () => unknown, opts: { ms?: number; warmMs?: number; bytesPerOp?: number } = {}): Measure {
   const ms = opts.ms ?? 1000;
   const warmMs = opts.warmMs ?? Math.min(300, ms / 3);
@@ -39,17 +39,18 @@ export function measure(fn: () => unknown, opts: { ms?: number; warmMs?: number;
 }
 
 const fmtOps = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
-const fmtMb = (m: Measure | undefined): string => (m?.mbPerSec === undefined ? '' : m.mbPerSec.toFixed(0));
+const cell = (m: Measure | undefined): string =>
+  m === undefined ? '' : m.mbPerSec === undefined ? fmtOps(m.opsPerSec) : `${fmtOps(m.opsPerSec)} (${m.mbPerSec.toFixed(0)} MB/s)`;
 
-export function table(rows: Row[]): string {
-  const head = '| operation | Umbra ops/s | Umbra MB/s | baseline | baseline ops/s | baseline MB/s | Umbra ÷ baseline | target |';
-  const sep = '|---|---:|---:|---|---:|---:|---:|---|';
-  const lines = rows.map((r) => {
+/** A Markdown table; `extra` adds one more measured column (e.g. another backend) after the baseline. */
+export function table(rows: Row[], more?: { extraName: string; extra: Measure[] }): string {
+  const base = rows.find((r) => r.baselineName)?.baselineName ?? 'baseline';
+  const head = `| operation | Umbra ops/s | ${base} ops/s | Umbra ÷ ${base} |${more ? ` ${more.extraName} ops/s |` : ''} target |`;
+  const sep = `|---|---:|---:|---:|${more ? '---:|' : ''}---|`;
+  const lines = rows.map((r, i) => {
     const ratio = r.baseline ? `${(r.umbra.opsPerSec / r.baseline.opsPerSec).toFixed(1)}×` : '';
-    return `| ${r.name} | ${fmtOps(r.umbra.opsPerSec)} | ${fmtMb(r.umbra)} | ${r.baselineName ?? ''} | ${
-      r.baseline ? fmtOps(r.baseline.opsPerSec) : ''
-    } | ${fmtMb(r.baseline)} | ${ratio} | ${r.target ?? ''} |`;
+    const extra = more ? ` ${cell(more.extra[i])} |` : '';
+    return `| ${r.name} | ${cell(r.umbra)} | ${cell(r.baseline)} | ${ratio} |${extra} ${r.target ?? ''} |`;
   });
   return [head, sep, ...lines].join('\n');
 }
-
