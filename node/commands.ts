@@ -1,4 +1,9 @@
 // The table of CLI commands: name → module. Each command lives in its own file under node/.
+import { devnetCommand } from './cmd-devnet.ts';
+import { nodeCommand } from './cmd-node.ts';
 import type { Command } from './flags.ts';
 
-export const commands = new Map<string, Command>([]);
+export const commands = new Map<string, Command>([
+  ['node', nodeCommand],
+  ['devnet', devnetCommand],
+]);

@@ -1,10 +1,11 @@
 // Drives the Noise XK link handshake (crypto/noise.ts) over a TCP socket, with a deadline and an
 // AbortSignal. Each handshake message travels as one frame (u16 length ‖ message). Payloads:
-//   message 1 (dialer → listener):  version (u8)                    — lets the listener refuse early
-//   message 2 (listener → dialer):  version (u8) ‖ identity key (32)
-//   message 3 (dialer → listener):  version (u8) ‖ identity key (32) — encrypted and authenticated
+//   message 1 (dialer → listener):  version (u8)          — lets the listener refuse early
+//   message 2 (listener → dialer):  version (u8) ‖ identity key (32) ‖ signed descriptor (0..2048)
+//   message 3 (dialer → listener):  version (u8) ‖ identity key (32) ‖ signed descriptor (0..2048)
 // Each side checks that the peer's identity key maps (crypto/link-key.ts) to the static key the
-// handshake authenticated, so the peer's node id is proven, not claimed. Frames that arrive after
+// handshake authenticated, so the peer's node id is proven, not claimed. The descriptor (routing/
+// descriptor.ts) is handed up unchecked; the node checks it before use. Frames that arrive after
 // message 3 are handed over with the transport, so a peer may pipeline its first cells.
 
 import type { Socket } from 'node:net';
@@ -17,9 +18,12 @@ import { LinkError } from './link-errors.ts';
 export const LINK_PROTOCOL_VERSION = 1;
 const PROLOGUE = new TextEncoder().encode('umbra/link/v1');
 
+export const MAX_HANDSHAKE_DESCRIPTOR = 2048;
+
 export interface HandshakeResult {
   transport: Transport;
   peerIdentity: Uint8Array;
+  peerDescriptor: Uint8Array; // unchecked; may be empty
   reader: FrameReader;
   pending: Uint8Array[]; // frames already received after the handshake
 }
@@ -27,6 +31,7 @@ export interface HandshakeResult {
 interface Common {
   identityKey: Uint8Array; // our Ed25519 public key
   linkKey: NoiseKeyPair; // our X25519 static key (derived from the identity)
+  descriptor?: Uint8Array; // our signed descriptor, sent in messages 2/3
   timeoutMs: number;
   signal?: AbortSignal;
 }
@@ -108,30 +113,40 @@ async function withDeadline<T>(socket: Socket, c: Common, q: FrameQueue, body: (
   }
 }
 
-function parsePayload(p: Uint8Array, withIdentity: boolean): Uint8Array | null {
-  if (p.length !== (withIdentity ? 33 : 1)) throw new LinkError('HANDSHAKE_FAILED', 'malformed handshake payload');
+function parsePayload(p: Uint8Array): { identity: Uint8Array; descriptor: Uint8Array } {
+  if (p.length < 33 || p.length > 33 + MAX_HANDSHAKE_DESCRIPTOR) throw new LinkError('HANDSHAKE_FAILED', 'malformed handshake payload');
   if (p[0] !== LINK_PROTOCOL_VERSION) throw new LinkError('HANDSHAKE_FAILED', `unsupported link version ${p[0]}`);
-  return withIdentity ? p.slice(1) : null;
+  return { identity: p.slice(1, 33), descriptor: p.slice(33) };
 }
 
-const payload = (identityKey?: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(identityKey ? 33 : 1);
+function checkHello(p: Uint8Array): void {
+  if (p.length !== 1) throw new LinkError('HANDSHAKE_FAILED', 'malformed handshake payload');
+  if (p[0] !== LINK_PROTOCOL_VERSION) throw new LinkError('HANDSHAKE_FAILED', `unsupported link version ${p[0]}`);
+}
+
+const HELLO = Uint8Array.of(LINK_PROTOCOL_VERSION);
+
+function payload(c: Common): Uint8Array {
+  const d = c.descriptor ?? new Uint8Array(0);
+  if (d.length > MAX_HANDSHAKE_DESCRIPTOR) throw new RangeError('descriptor too large for the handshake');
+  const out = new Uint8Array(33 + d.length);
   out[0] = LINK_PROTOCOL_VERSION;
-  if (identityKey) out.set(identityKey, 1);
+  out.set(c.identityKey, 1);
+  out.set(d, 33);
   return out;
-};
+}
 
 /** Dialer side: we know the peer's identity key from its contact or descriptor. */
 export function handshakeAsDialer(socket: Socket, c: Common & { peerIdentity: Uint8Array }): Promise<HandshakeResult> {
   const q = new FrameQueue(socket);
   return withDeadline(socket, c, q, async () => {
     const hs = createInitiator({ staticKey: c.linkKey, remoteStatic: linkPublicFromIdentity(c.peerIdentity), prologue: PROLOGUE });
-    socket.write(encodeFrame(hs.writeMessage(payload())));
-    const theirIdentity = parsePayload(hs.readMessage(await q.next()), true) as Uint8Array;
-    if (!equalBytes(theirIdentity, c.peerIdentity)) throw new LinkError('HANDSHAKE_FAILED', 'peer named another identity');
-    socket.write(encodeFrame(hs.writeMessage(payload(c.identityKey))));
+    socket.write(encodeFrame(hs.writeMessage(HELLO)));
+    const theirs = parsePayload(hs.readMessage(await q.next()));
+    if (!equalBytes(theirs.identity, c.peerIdentity)) throw new LinkError('HANDSHAKE_FAILED', 'peer named another identity');
+    socket.write(encodeFrame(hs.writeMessage(payload(c))));
     const transport = hs.split();
-    return { transport, peerIdentity: c.peerIdentity, reader: q.reader, pending: q.detach() };
+    return { transport, peerIdentity: c.peerIdentity, peerDescriptor: theirs.descriptor, reader: q.reader, pending: q.detach() };
   });
 }
 
@@ -140,13 +155,13 @@ export function handshakeAsListener(socket: Socket, c: Common): Promise<Handshak
   const q = new FrameQueue(socket);
   return withDeadline(socket, c, q, async () => {
     const hs = createResponder({ staticKey: c.linkKey, prologue: PROLOGUE });
-    parsePayload(hs.readMessage(await q.next()), false);
-    socket.write(encodeFrame(hs.writeMessage(payload(c.identityKey))));
-    const peerIdentity = parsePayload(hs.readMessage(await q.next()), true) as Uint8Array;
-    if (!equalBytes(linkPublicFromIdentity(peerIdentity), hs.remoteStatic)) {
+    checkHello(hs.readMessage(await q.next()));
+    socket.write(encodeFrame(hs.writeMessage(payload(c))));
+    const theirs = parsePayload(hs.readMessage(await q.next()));
+    if (!equalBytes(linkPublicFromIdentity(theirs.identity), hs.remoteStatic)) {
       throw new LinkError('HANDSHAKE_FAILED', 'identity key does not match the authenticated static key');
     }
     const transport = hs.split();
-    return { transport, peerIdentity, reader: q.reader, pending: q.detach() };
+    return { transport, peerIdentity: theirs.identity, peerDescriptor: theirs.descriptor, reader: q.reader, pending: q.detach() };
   });
 }

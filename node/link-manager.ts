@@ -26,12 +26,15 @@ export interface LinkManagerOptions {
   identityKey: Uint8Array;
   nodeId: Uint8Array;
   linkKey: NoiseKeyPair;
+  /** Our current signed descriptor, sent in the link handshake (re-signed over time). */
+  descriptor?: () => Uint8Array;
   log: Logger;
   maxLinks?: number;
   maxPending?: number;
   handshakeTimeoutMs?: number;
   linkPolicy?: Partial<LinkPolicy>;
-  onLinkUp(peerId: Uint8Array, link: Link): void;
+  /** A new link; `peerDescriptor` is what the peer sent in the handshake, unchecked (may be empty). */
+  onLinkUp(peerId: Uint8Array, link: Link, peerDescriptor: Uint8Array): void;
   onLinkDown(peerId: Uint8Array, reason: LinkError): void;
   onMessage(peerId: Uint8Array, message: Uint8Array): void;
   onCell?(peerId: Uint8Array, cell: Cell): void;
@@ -200,13 +203,14 @@ export class LinkManager {
         },
       },
       this.policy,
+      hs.peerDescriptor,
     );
     const previous = existing?.isOpen ? existing : undefined;
     this.links.set(key, link);
     previous?.close(new LinkError('CLOSED', 'replaced by a simultaneous link'));
     if (!previous) {
       this.opts.log.info('link up', { peer: key.slice(0, 16), dir: initiator ? 'out' : 'in', addr: link.remoteAddress });
-      this.opts.onLinkUp(id, link);
+      this.opts.onLinkUp(id, link, hs.peerDescriptor);
     }
     for (const f of hs.pending) link.injectFrame(f);
     return link;
@@ -227,6 +231,11 @@ export class LinkManager {
   }
 
   private common() {
-    return { identityKey: this.opts.identityKey, linkKey: this.opts.linkKey, timeoutMs: this.timeout() };
+    return {
+      identityKey: this.opts.identityKey,
+      linkKey: this.opts.linkKey,
+      descriptor: this.opts.descriptor?.(),
+      timeoutMs: this.timeout(),
+    };
   }
 }

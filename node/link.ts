@@ -68,6 +68,8 @@ export class Link {
     readonly initiator: boolean,
     private readonly events: LinkEvents,
     private readonly policy: LinkPolicy = defaultLinkPolicy(),
+    /** The peer's signed descriptor from the handshake, unchecked (may be empty). */
+    readonly peerDescriptor: Uint8Array = new Uint8Array(0),
   ) {
     this.openedAt = policy.now();
     this.bucket = new TokenBucket(policy.cellRate, policy.cellBurst, policy.now());

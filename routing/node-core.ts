@@ -5,6 +5,7 @@
 //   tick(now)                  at or after the time of the latest `wake` output
 //   lookup(key, now)           start a key-routed request of our own
 //   bootstrap(contacts, now)   join through these descriptors
+//   learn(descriptor, now)     a descriptor obtained out of band (a link handshake)
 //   peerConnected/peerDisconnected(id, now)  link events
 // and carries out the returned Outputs (routing/outputs.ts): send bytes, report finished lookups,
 // schedule the next tick. Time comes in as `now` (ms), randomness from the injected source,
@@ -93,6 +94,16 @@ export class NodeCore {
   /** Joins the network through these contacts (descriptor bytes); emits `joined` when done. */
   bootstrap(contacts: readonly Uint8Array[], now: number): Output[] {
     return this.run(now, () => this.membership.bootstrap(contacts, now));
+  }
+
+  /**
+   * Offers a descriptor the driver obtained out of band (a peer's, proven by its link handshake):
+   * checked like any other, then offered to the table. Bad bytes are dropped and counted.
+   */
+  learn(descriptorBytes: Uint8Array, now: number): Output[] {
+    return this.run(now, () => {
+      if (this.membership.learn(descriptorBytes, now) === undefined) this.dropped++;
+    });
   }
 
   /** Starts a key-routed lookup; its result comes as a `lookupDone` output with this request id. */
