@@ -51,8 +51,10 @@ interface Backoff {
   notBefore: number;
 }
 
-const CONNECT_RATE_PER_ADDR = 5; // new connections per second per remote address
-const CONNECT_BURST_PER_ADDR = 20;
+// New connections per second per remote address. Generous, since a whole devnet shares 127.0.0.1;
+// the bound on pending handshakes is what caps a flood.
+const CONNECT_RATE_PER_ADDR = 50;
+const CONNECT_BURST_PER_ADDR = 200;
 const MAX_TRACKED_ADDRS = 4096;
 
 export class LinkManager {
@@ -69,6 +71,7 @@ export class LinkManager {
   constructor(private readonly opts: LinkManagerOptions) {
     this.policy = { ...defaultLinkPolicy(), ...opts.linkPolicy };
     this.server.maxConnections = (opts.maxLinks ?? MAX_LINKS) + (opts.maxPending ?? MAX_PENDING_HANDSHAKES);
+    this.server.on('drop', () => this.stats.refused++); // over maxConnections: closed by Node itself
   }
 
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {

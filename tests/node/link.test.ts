@@ -5,7 +5,7 @@ import net from 'node:net';
 import t from 'tap';
 import { nodeBackend } from '../../crypto/backend-node.ts';
 import { linkKeyFromIdentity } from '../../crypto/link-key.ts';
-import { Link, type LinkEvents } from '../../node/link.ts';
+import { defaultLinkPolicy, Link, type LinkEvents } from '../../node/link.ts';
 import { handshakeAsDialer, handshakeAsListener } from '../../node/link-handshake.ts';
 import type { LinkError } from '../../node/link-errors.ts';
 
@@ -101,4 +101,22 @@ t.test('junk after the handshake closes the link with BAD_FRAME', async (t) => {
   t.ok(await until(() => cb.closed.length === 1));
   t.equal(cb.closed[0]?.code, 'BAD_FRAME');
   a.destroy(); server.close();
+});
+
+t.test('a peer over its cell allowance is dropped with RATE_LIMITED', async (t) => {
+  const A = identity(), B = identity();
+  const { a, b, server } = await pair();
+  const [ra, rb] = await Promise.all([
+    handshakeAsDialer(a, { ...A, peerIdentity: B.identityKey, timeoutMs: 3000 }),
+    handshakeAsListener(b, { ...B, timeoutMs: 3000 }),
+  ]);
+  const ca = collector(), cb = collector();
+  const la = new Link(a, ra.transport, ra.reader, B.identityKey, new Uint8Array(32), true, ca.events);
+  const strict = { ...defaultLinkPolicy(), cellRate: 100, cellBurst: 200 };
+  new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, cb.events, strict);
+  for (let i = 0; i < 10; i++) la.sendMessage(new Uint8Array(randomBytes(30_000))); // ~600 cells at once
+  t.ok(await until(() => cb.closed.length === 1));
+  t.equal(cb.closed[0]?.code, 'RATE_LIMITED');
+  t.ok(cb.got.length < 10, 'the flood was not all delivered');
+  server.close();
 });
