@@ -64,6 +64,8 @@ export class LinkManager {
   private readonly perAddr = new Map<string, TokenBucket>();
   private readonly server = net.createServer((s) => this.accept(s));
   private pending = 0;
+  private readonly logBucket = new TokenBucket(2, 20, Date.now()); // drop-reason lines: 2/s, burst 20
+  private suppressed = 0;
   private closed = false;
   private readonly policy: LinkPolicy;
   readonly stats = { accepted: 0, refused: 0, handshakeFailures: 0, dropped: 0 };
@@ -161,7 +163,7 @@ export class LinkManager {
       })
       .catch((e: unknown) => {
         this.stats.handshakeFailures++;
-        this.opts.log.debug('inbound handshake failed', { from: addr, reason: (e as LinkError).code ?? String(e) });
+        this.logDrop('inbound handshake failed; connection dropped', addr, e);
         socket.destroy();
       })
       .finally(() => this.pending--);
@@ -217,6 +219,18 @@ export class LinkManager {
     }
     for (const f of hs.pending) link.injectFrame(f);
     return link;
+  }
+
+  /** One log line per dropped peer, rate limited so that a flood cannot flood the log too. */
+  private logDrop(what: string, addr: string, e: unknown): void {
+    if (!this.logBucket.take(1, Date.now())) {
+      this.suppressed++;
+      return;
+    }
+    const reason = e instanceof LinkError ? `${e.code}: ${e.message}` : String(e);
+    const extra = this.suppressed > 0 ? { suppressed: this.suppressed } : {};
+    this.suppressed = 0;
+    this.opts.log.info(what, { from: addr, reason, ...extra });
   }
 
   private allowAddr(addr: string): boolean {
