@@ -2,6 +2,8 @@
 // One section per module group; modules import from here rather than repeating numbers.
 // STYLE.md habit 13.
 
+import { CHK_ENCODED_LEN, SSK_BLOCK_LEN } from '../crypto/constants.ts';
+
 // --- Wire codec (routing/wire; DESIGN.md "Wire and code rules") ---
 // Largest encoded message any decoder accepts, checked before a byte is parsed. It must hold the
 // largest message we send: an INSERT carries one stored CHK block (32 KiB + 16-byte header, see
@@ -53,6 +55,19 @@ export const DESCRIPTOR_MAX_AGE_MS = 24 * 3600_000;
 export const DESCRIPTOR_MAX_SKEW_MS = 10 * 60_000;
 // Consecutive failures (timeouts) after which a peer is evicted from the table.
 export const ROUTING_MAX_FAILURES = 3;
+// Blocks that failed verification after which a peer is evicted and refused re-entry (unlike
+// timeouts, not forgiven when the peer is heard from again); how many such peers a table remembers.
+export const ROUTING_MAX_BAD_BLOCKS = 2;
+export const ROUTING_BANNED_MAX = 1024;
+
+// --- Blocks over the overlay (routing/router.ts GET_BLOCK / PUT_BLOCK) ---
+// Largest block a ROUTE or BLOCK_REPLY carries: a stored CHK block (the larger kind).
+export const BLOCK_MAX_LEN = Math.max(CHK_ENCODED_LEN, SSK_BLOCK_LEN);
+// Copies an insert aims for: the node closest to the key stores it and sends replicas to its
+// BLOCK_REPLICAS - 1 peers closest to the key.
+export const BLOCK_REPLICAS = 3;
+// Block fetches one originator keeps in flight at once (routing/fetch-window.ts).
+export const DEFAULT_FETCH_WINDOW = 32;
 
 // Default policy (node/ passes its own RoutingPolicy; these are the values when it does not).
 export const DEFAULT_ACK_TIMEOUT_MS = 2_000; // wait for ACCEPTED (or an answer) after forwarding

@@ -4,18 +4,24 @@
 // parser ever sees the bytes. DESIGN.md layer 3 (recursive key routing, membership).
 //
 //   type  name           fields
-//   0x01  ROUTE          id (16), key (32), htl (1..HTL_MAX), purpose, payload?   key-routed request
+//   0x01  ROUTE          id (16), key (32), htl (1..HTL_MAX), purpose, payload?, kind?, block?
+//                        key-routed request; purpose FIND_NODE carries neither kind nor block,
+//                        GET_BLOCK a kind, PUT_BLOCK and STORE_BLOCK (a replica) a kind and a block
 //   0x02  ROUTE_ACCEPTED id                                               next hop took the request
 //   0x03  ROUTE_REPLY    id, hops, node (descriptor bytes), payload?      answer, back along the path
-//   0x04  ROUTE_REJECT   id, reason (LOOP, OVERLOAD, HTL, NO_ROUTE)        try elsewhere / give up
+//   0x04  ROUTE_REJECT   id, reason (LOOP, OVERLOAD, HTL, NO_ROUTE, NOT_FOUND)  try elsewhere / give up
 //   0x05  PEX_REQUEST    nonce (8), target (32), max (1..PEX_MAX), self?  "your peers closest to target"
 //   0x06  PEX_RESPONSE   nonce, descriptors (0..PEX_MAX descriptor bytes)
 //   0x07  PING           nonce
 //   0x08  PONG           nonce
+//   0x09  BLOCK_REPLY    id, hops, block                                  a GET_BLOCK's block, back along the path
+//   0x0a  PUT_REPLY      id, hops, stored (0..255)                        a PUT_BLOCK's ack: copies stored
 // Descriptors travel as their exact signed bytes (routing/descriptor.ts decodes and checks them).
-// `purpose` and `payload` are the extension point for the content layer (GET/PUT ride on ROUTE).
+// GET/PUT ride on ROUTE (purpose, kind, block); a block is at most BLOCK_MAX_LEN bytes, so every
+// message stays under WIRE_MAX_MESSAGE. Blocks are checked against their key by the router, not here.
 
 import {
+  BLOCK_MAX_LEN,
   DESCRIPTOR_MAX_LEN,
   HTL_MAX,
   KEY_LEN,
@@ -27,9 +33,10 @@ import {
 import { decodeOr, RoutingError } from './errors.ts';
 import { array, bytes, codec, enumOf, struct, uint, type Codec } from './wire/schema.ts';
 
-export const PURPOSES = { FIND_NODE: 0 } as const;
+export const PURPOSES = { FIND_NODE: 0, GET_BLOCK: 1, PUT_BLOCK: 2, STORE_BLOCK: 3 } as const;
 export type Purpose = keyof typeof PURPOSES;
-export const REJECT_REASONS = { LOOP: 0, OVERLOAD: 1, HTL: 2, NO_ROUTE: 3 } as const;
+export const BLOCK_KINDS = { CHK: 0, SSK: 1 } as const;
+export const REJECT_REASONS = { LOOP: 0, OVERLOAD: 1, HTL: 2, NO_ROUTE: 3, NOT_FOUND: 4 } as const;
 export type RejectReason = keyof typeof REJECT_REASONS;
 
 const id = bytes({ len: ROUTE_ID_LEN });
@@ -37,6 +44,8 @@ const key = bytes({ len: KEY_LEN });
 const nonce = bytes({ len: NONCE_LEN });
 const descriptor = bytes({ min: 1, max: DESCRIPTOR_MAX_LEN });
 const payload = bytes({ max: ROUTE_PAYLOAD_MAX });
+const block = bytes({ min: 1, max: BLOCK_MAX_LEN });
+const hops = uint({ max: 255 });
 
 const Route = codec(
   'ROUTE',
@@ -47,15 +56,17 @@ const Route = codec(
       htl: [2, uint({ min: 1, max: HTL_MAX })],
       purpose: [3, enumOf(PURPOSES)],
       payload: [4, payload],
+      kind: [5, enumOf(BLOCK_KINDS)],
+      block: [6, block],
     },
-    { optional: ['payload'] },
+    { optional: ['payload', 'kind', 'block'] },
   ),
 );
 const RouteAccepted = codec('ROUTE_ACCEPTED', struct({ id: [0, id] }));
 const RouteReply = codec(
   'ROUTE_REPLY',
   struct(
-    { id: [0, id], hops: [1, uint({ max: 255 })], node: [2, descriptor], payload: [3, payload] },
+    { id: [0, id], hops: [1, hops], node: [2, descriptor], payload: [3, payload] },
     { optional: ['payload'] },
   ),
 );
@@ -71,6 +82,8 @@ const PexResponse = codec(
   'PEX_RESPONSE',
   struct({ nonce: [0, nonce], descriptors: [1, array(descriptor, { max: PEX_MAX })] }),
 );
+const BlockReply = codec('BLOCK_REPLY', struct({ id: [0, id], hops: [1, hops], block: [2, block] }));
+const PutReply = codec('PUT_REPLY', struct({ id: [0, id], hops: [1, hops], stored: [2, uint({ max: 255 })] }));
 const Ping = codec('PING', struct({ nonce: [0, nonce] }));
 const Pong = codec('PONG', struct({ nonce: [0, nonce] }));
 
@@ -83,6 +96,8 @@ export type PexRequestMsg = { type: 'PEX_REQUEST' } & Body<typeof PexRequest>;
 export type PexResponseMsg = { type: 'PEX_RESPONSE' } & Body<typeof PexResponse>;
 export type PingMsg = { type: 'PING' } & Body<typeof Ping>;
 export type PongMsg = { type: 'PONG' } & Body<typeof Pong>;
+export type BlockReplyMsg = { type: 'BLOCK_REPLY' } & Body<typeof BlockReply>;
+export type PutReplyMsg = { type: 'PUT_REPLY' } & Body<typeof PutReply>;
 export type RoutingMessage =
   | RouteMsg
   | RouteAcceptedMsg
@@ -91,7 +106,9 @@ export type RoutingMessage =
   | PexRequestMsg
   | PexResponseMsg
   | PingMsg
-  | PongMsg;
+  | PongMsg
+  | BlockReplyMsg
+  | PutReplyMsg;
 export type MessageType = RoutingMessage['type'];
 
 export const MESSAGE_TYPES: Record<MessageType, number> = {
@@ -103,6 +120,8 @@ export const MESSAGE_TYPES: Record<MessageType, number> = {
   PEX_RESPONSE: 0x06,
   PING: 0x07,
   PONG: 0x08,
+  BLOCK_REPLY: 0x09,
+  PUT_REPLY: 0x0a,
 };
 
 // Indexed by type byte; the body codec of each type.
@@ -116,6 +135,8 @@ for (const [name, c] of [
   ['PEX_RESPONSE', PexResponse],
   ['PING', Ping],
   ['PONG', Pong],
+  ['BLOCK_REPLY', BlockReply],
+  ['PUT_REPLY', PutReply],
 ] as const) {
   CODECS[MESSAGE_TYPES[name]] = [name, c];
 }
@@ -129,6 +150,7 @@ export function peekType(bytes: Uint8Array): MessageType | undefined {
 export function encodeMessage(m: RoutingMessage): Uint8Array {
   const entry = CODECS[MESSAGE_TYPES[m.type]];
   if (entry === undefined) throw new TypeError(`encodeMessage: unknown type ${String((m as { type: unknown }).type)}`);
+  if (m.type === 'ROUTE' && routeShapeError(m) !== undefined) throw new TypeError(`encodeMessage: ${routeShapeError(m)}`);
   const { type: _type, ...body } = m;
   const encoded = entry[1].encode(body);
   const out = new Uint8Array(encoded.length + 1);
@@ -146,5 +168,25 @@ export function decodeMessage(bytes: Uint8Array): RoutingMessage {
   }
   const [type, c] = entry;
   const body = decodeOr('BAD_MESSAGE', type, () => c.decode(bytes.subarray(1)));
-  return { type, ...body } as RoutingMessage;
+  const m = { type, ...body } as RoutingMessage;
+  if (m.type === 'ROUTE') {
+    const err = routeShapeError(m);
+    if (err !== undefined) throw new RoutingError('BAD_MESSAGE', `ROUTE: ${err}`);
+  }
+  return m;
+}
+
+/** Which ROUTE fields each purpose takes: FIND_NODE no kind and no block, GET_BLOCK a kind,
+ *  PUT_BLOCK and STORE_BLOCK a kind and a block (and no opaque payload for block purposes). */
+function routeShapeError(m: RouteMsg): string | undefined {
+  const hasKind = m.kind !== undefined, hasBlock = m.block !== undefined;
+  switch (m.purpose) {
+    case 'FIND_NODE':
+      return hasKind || hasBlock ? 'FIND_NODE carries no kind or block' : undefined;
+    case 'GET_BLOCK':
+      return !hasKind || hasBlock || m.payload !== undefined ? 'GET_BLOCK carries a kind only' : undefined;
+    case 'PUT_BLOCK':
+    case 'STORE_BLOCK':
+      return !hasKind || !hasBlock || m.payload !== undefined ? `${m.purpose} carries a kind and a block` : undefined;
+  }
 }

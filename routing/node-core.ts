@@ -4,15 +4,20 @@
 //   receive(from, bytes, now)  a routing message from an authenticated neighbour
 //   tick(now)                  at or after the time of the latest `wake` output
 //   lookup(key, now)           start a key-routed request of our own
+//   fetchBlock(kind, key, now) / insertBlock(kind, key, block, now)
+//                              start a block request of our own (we are its originator)
 //   bootstrap(contacts, now)   join through these descriptors
 //   learn(descriptor, now)     a descriptor obtained out of band (a link handshake)
 //   peerConnected/peerDisconnected(id, now)  link events
 // and carries out the returned Outputs (routing/outputs.ts): send bytes, report finished lookups,
-// schedule the next tick. Time comes in as `now` (ms), randomness from the injected source,
+// fetches and inserts, schedule the next tick. The block store (store/block-store.ts) is injected;
+// without one the node relays blocks but neither serves, caches nor stores any. Time comes in as `now` (ms), randomness from the injected source,
 // descriptors are checked by the injected reader, timeouts are the driver's RoutingPolicy.
 // Malformed input is dropped silently (counted in stats), never answered, never thrown.
 
 import { nodeBackend } from '../crypto/backend-node.ts';
+import type { BlockKind, BlockStore } from '../store/block-store.ts';
+import { verifyBlock } from '../store/block-verify.ts';
 import { WIRE_MAX_MESSAGE } from './constants.ts';
 import { CoreContext } from './context.ts';
 import { DescriptorCache, type DescriptorReader, type NodeDescriptor } from './descriptor.ts';
@@ -38,6 +43,8 @@ export interface NodeCoreConfig {
   table?: TableOptions;
   /** SHA-256, for the per-peer HTL decision; default nodeBackend.sha256. */
   hash?: (...parts: Uint8Array[]) => Uint8Array;
+  /** Where this node keeps blocks it stores, caches and serves; none: a relay only. */
+  store?: BlockStore;
 }
 
 export interface CoreStats extends RouterStats, MembershipStats {
@@ -65,7 +72,7 @@ export class NodeCore {
       config.descriptors ?? new DescriptorCache(),
       config.hash ?? nodeBackend.sha256,
     );
-    this.router = new Router(this.ctx);
+    this.router = new Router(this.ctx, config.store);
     this.membership = new Membership(this.ctx, now);
   }
 
@@ -115,9 +122,41 @@ export class NodeCore {
     if (!isKey(key)) throw new TypeError('lookup: key must be 32 bytes');
     const purpose = opts.purpose ?? 'FIND_NODE';
     if (!Object.hasOwn(PURPOSES, purpose)) throw new TypeError(`lookup: unknown purpose ${purpose}`);
+    if (purpose !== 'FIND_NODE') throw new TypeError(`lookup: ${purpose} goes through fetchBlock/insertBlock`);
     let requestId: Uint8Array = new Uint8Array(0);
     const outputs = this.run(now, () => {
       requestId = this.router.start(key, now, purpose, opts.payload);
+    });
+    return { requestId, outputs };
+  }
+
+  /**
+   * Starts a block fetch as its originator; the result comes as a `fetchDone` output with this
+   * request id (a block held in our own store answers at once, with 0 hops). What it fetches is
+   * never written to our own store.
+   */
+  fetchBlock(kind: BlockKind, routingKey: Uint8Array, now: number): { requestId: Uint8Array; outputs: Output[] } {
+    checkKind(kind);
+    if (!isKey(routingKey)) throw new TypeError('fetchBlock: routing key must be 32 bytes');
+    let requestId: Uint8Array = new Uint8Array(0);
+    const outputs = this.run(now, () => {
+      requestId = this.router.start(routingKey, now, 'GET_BLOCK', undefined, { kind });
+    });
+    return { requestId, outputs };
+  }
+
+  /**
+   * Starts a block insert as its originator; the result comes as an `insertDone` output (how many
+   * nodes stored it). The block must verify under the key (RangeError otherwise: our own bug).
+   * The originator keeps no copy in its own store.
+   */
+  insertBlock(kind: BlockKind, routingKey: Uint8Array, block: Uint8Array, now: number): { requestId: Uint8Array; outputs: Output[] } {
+    checkKind(kind);
+    if (!isKey(routingKey)) throw new TypeError('insertBlock: routing key must be 32 bytes');
+    if (verifyBlock(kind, routingKey, block) === null) throw new RangeError('insertBlock: the block does not match its routing key');
+    let requestId: Uint8Array = new Uint8Array(0);
+    const outputs = this.run(now, () => {
+      requestId = this.router.start(routingKey, now, 'PUT_BLOCK', undefined, { kind, block });
     });
     return { requestId, outputs };
   }
@@ -181,6 +220,10 @@ export class NodeCore {
         return this.router.onReply(from, m, now);
       case 'ROUTE_REJECT':
         return this.router.onReject(from, m, now);
+      case 'BLOCK_REPLY':
+        return this.router.onBlockReply(from, m, now);
+      case 'PUT_REPLY':
+        return this.router.onPutReply(from, m, now);
       case 'PEX_REQUEST':
         return this.membership.onPexRequest(from, m, now);
       case 'PEX_RESPONSE':
@@ -209,4 +252,8 @@ export class NodeCore {
     }
     return out;
   }
+}
+
+function checkKind(kind: BlockKind): void {
+  if (kind !== 'CHK' && kind !== 'SSK') throw new TypeError(`unknown block kind ${String(kind)}`);
 }

@@ -4,6 +4,7 @@
 // with the `now` they are passed. Defaults live in constants.ts.
 
 import {
+  BLOCK_REPLICAS,
   DEFAULT_ACK_TIMEOUT_MS,
   DEFAULT_LOOKUP_TIMEOUT_MS,
   DEFAULT_MAINTENANCE_INTERVAL_MS,
@@ -55,6 +56,8 @@ export interface RoutingPolicy {
   silentPingsPerChore: number;
   /** PEX requests answered per second (token bucket, burst of twice this); the rest are dropped. */
   pexServePerSec: number;
+  /** Copies an insert aims for (the closest node's own and its replicas); 1..16. */
+  replicas: number;
   /** Whether our PEX requests carry our own descriptor (a node that should stay unlisted says no). */
   announce: boolean;
 }
@@ -79,6 +82,7 @@ export const DEFAULT_POLICY: Readonly<RoutingPolicy> = Object.freeze({
   silentPingMs: DEFAULT_SILENT_PING_MS,
   silentPingsPerChore: 2,
   pexServePerSec: DEFAULT_PEX_SERVE_PER_SEC,
+  replicas: BLOCK_REPLICAS,
   announce: true,
 });
 
@@ -93,6 +97,7 @@ export function resolvePolicy(p: Partial<RoutingPolicy> = {}): RoutingPolicy {
     throw new RangeError('routing policy: maxAttempts, alpha and lookup widths must be at least 1');
   }
   if (out.pexAsk < 1 || out.pexAsk > PEX_MAX) throw new RangeError(`routing policy: pexAsk must be 1..${PEX_MAX}`);
+  if (!Number.isInteger(out.replicas) || out.replicas < 1 || out.replicas > 16) throw new RangeError('routing policy: replicas must be 1..16');
   if (out.maintenanceIntervalMs < 1) throw new RangeError('routing policy: maintenanceIntervalMs must be positive');
   return out;
 }

@@ -24,11 +24,39 @@
 //   back to the originator without further backtracking (other branches are longer still).
 // - The reply counts hops on its way back, so the originator learns the path length and nothing else.
 // Route replies never touch routing tables (no path folding: DESIGN.md "The anonymous request").
+//
+// Blocks (issue 4; DESIGN.md layer 4 and "The anonymous request") ride on the same machinery:
+// - GET_BLOCK: every hop that holds the block answers BLOCK_REPLY at once; otherwise it forwards
+//   as above, and the node with no closer live peer answers REJECT NOT_FOUND, on which the
+//   predecessor backtracks like after any refusal. Each hop verifies a returned block against the
+//   key (crypto/chk, crypto/ssk through store/block-verify) before it caches ('cache' role) and
+//   forwards it; a bad block lowers the sender's standing (table.markBadBlock: evicted and banned
+//   after ROUTING_MAX_BAD_BLOCKS) and the hop backtracks to its next-best peer as for a failed branch.
+// - PUT_BLOCK: every relaying hop verifies the block (a bad one is dropped in silence and counted
+//   against the sender) and caches it; the node with no closer live peer stores it ('store' role)
+//   and sends STORE_BLOCK replicas (fresh request ids, not routed further) to its policy.replicas - 1
+//   peers closest to the key, waits up to ackTimeoutMs for their PUT_REPLY, and answers PUT_REPLY
+//   with the number of copies stored, which travels back along the path.
+// - The originator (pred null: the user's own node now, a circuit's exit later) never writes what
+//   it fetches or inserts to its own store, neither role; if it is itself the closest, it sends
+//   policy.replicas replicas and keeps none (DESIGN.md: "The client's own requests never write to
+//   its shared store"). Only relaying hops cache.
 
+import type { BlockKind, BlockStore } from '../store/block-store.ts';
+import { verifyBlock } from '../store/block-verify.ts';
 import { HTL_MAX, HTL_START_SPREAD, ROUTE_ID_LEN } from './constants.ts';
 import type { CoreContext } from './context.ts';
 import { closer, idEquals, idHex, type NodeId } from './keyspace.ts';
-import type { Purpose, RejectReason, RouteAcceptedMsg, RouteMsg, RouteRejectMsg, RouteReplyMsg } from './messages.ts';
+import type {
+  BlockReplyMsg,
+  Purpose,
+  PutReplyMsg,
+  RejectReason,
+  RouteAcceptedMsg,
+  RouteMsg,
+  RouteRejectMsg,
+  RouteReplyMsg,
+} from './messages.ts';
 import type { LookupFailure } from './outputs.ts';
 import type { PeerEntry } from './table.ts';
 
@@ -44,12 +72,22 @@ interface RequestState {
   readonly htl: number; // as received (for our own lookup: the start value)
   readonly purpose: Purpose;
   readonly payload: Uint8Array | undefined;
+  readonly kind: BlockKind | undefined; // GET_BLOCK, PUT_BLOCK
+  readonly block: Uint8Array | undefined; // PUT_BLOCK
   readonly pred: NodeId | null; // null: a lookup of our own
   readonly deadline: number; // our own lookups only; Infinity otherwise
   readonly tried: NodeId[];
   attempt: Attempt | null;
   acceptedSent: boolean;
   refused: boolean; // a closer peer answered but did not take the request to its end
+  notFound: boolean; // a closer peer answered NOT_FOUND (GET_BLOCK)
+  replicas: { pending: number; stored: number; deadline: number } | null; // PUT_BLOCK at its end
+}
+
+/** A block request to start: what GET_BLOCK and PUT_BLOCK carry besides the key. */
+export interface BlockArgs {
+  kind: BlockKind;
+  block?: Uint8Array;
 }
 
 export interface RouterStats {
@@ -60,6 +98,11 @@ export interface RouterStats {
   backtracks: number;
   exhausted: number; // gave up after maxAttempts
   deadEnds: number; // gave up: no candidate left and some closer peer refused
+  blocksServed: number; // GET_BLOCK answered from our store
+  blocksNotFound: number; // GET_BLOCK ended here without the block
+  badBlocks: number; // blocks from peers that failed verification (dropped)
+  blocksStored: number; // PUT_BLOCK / STORE_BLOCK kept in the 'store' role
+  blocksCached: number; // blocks kept in the 'cache' role while relaying
 }
 
 export class Router {
@@ -75,9 +118,21 @@ export class Router {
     backtracks: 0,
     exhausted: 0,
     deadEnds: 0,
+    blocksServed: 0,
+    blocksNotFound: 0,
+    badBlocks: 0,
+    blocksStored: 0,
+    blocksCached: 0,
   };
+  private readonly replicaWaits = new Map<string, { parent: RequestState; peer: NodeId }>();
+  // Ids we recently answered with a failure, and the answer: a second copy (another branch of the
+  // same request) gets it at once instead of exploring our subtree again. Bounded, oldest dropped.
+  private readonly failed = new Map<string, RejectReason>();
 
-  constructor(private readonly ctx: CoreContext) {
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly store: BlockStore | undefined,
+  ) {
     this.secret = ctx.random(32);
   }
 
@@ -85,21 +140,48 @@ export class Router {
     return this.states.size;
   }
 
-  /** Starts a lookup of our own; returns its request id. */
-  start(key: Uint8Array, now: number, purpose: Purpose, payload: Uint8Array | undefined): Uint8Array {
+  /**
+   * Starts a request of our own (we are its originator: a local client, or later a circuit's exit);
+   * returns its request id. Block purposes need `blockArgs` (the caller checked the block).
+   */
+  start(key: Uint8Array, now: number, purpose: Purpose, payload: Uint8Array | undefined, blockArgs?: BlockArgs): Uint8Array {
     const id = this.ctx.random(ROUTE_ID_LEN);
     const htl = HTL_MAX - this.ctx.randomInt(HTL_START_SPREAD + 1);
-    const s = this.newState(id, key, htl, purpose, payload, null, now + this.ctx.policy.lookupTimeoutMs);
+    if (purpose === 'GET_BLOCK' && blockArgs !== undefined) {
+      const held = this.store?.get(blockArgs.kind, key); // reading our own store writes nothing
+      if (held !== undefined) {
+        this.ctx.emit({ kind: 'fetchDone', requestId: id, result: { ok: true, block: held, hops: 0 } });
+        return id;
+      }
+    }
+    const s = this.newState(id, key, htl, purpose, payload, blockArgs, null, now + this.ctx.policy.lookupTimeoutMs);
     this.advance(s, now);
     return id;
   }
 
   onRoute(from: NodeId, m: RouteMsg, now: number): void {
+    if (m.purpose === 'STORE_BLOCK') {
+      this.onStoreReplica(from, m);
+      return;
+    }
     const k = idHex(m.id);
     if (this.states.has(k)) {
       this.stats.loopsRejected++;
       this.reject(from, m.id, 'LOOP');
       return;
+    }
+    const failedBefore = this.failed.get(k);
+    if (failedBefore !== undefined) {
+      this.reject(from, m.id, failedBefore);
+      return;
+    }
+    if (m.purpose === 'GET_BLOCK') {
+      const held = this.store?.get(m.kind!, m.key);
+      if (held !== undefined) {
+        this.stats.blocksServed++;
+        this.ctx.send(from, { type: 'BLOCK_REPLY', id: m.id, hops: 0, block: held });
+        return;
+      }
     }
     const predKey = idHex(from);
     if (this.states.size >= this.ctx.policy.maxRequests || (this.perPeer.get(predKey) ?? 0) >= this.ctx.policy.maxRequestsPerPeer) {
@@ -107,8 +189,61 @@ export class Router {
       this.reject(from, m.id, 'OVERLOAD');
       return;
     }
+    if (m.purpose === 'PUT_BLOCK') {
+      if (!this.verified(from, m.kind!, m.key, m.block!)) return; // garbage gets silence
+      this.keep(m.kind!, m.key, m.block!, 'cache');
+    }
     this.stats.requestsHandled++;
-    this.advance(this.newState(m.id, m.key, m.htl, m.purpose, m.payload, from, Infinity), now);
+    const blockArgs = m.kind === undefined ? undefined : { kind: m.kind, block: m.block };
+    this.advance(this.newState(m.id, m.key, m.htl, m.purpose, m.payload, blockArgs, from, Infinity), now);
+  }
+
+  /** A replica from the node closest to the key: verify, store, acknowledge; never routed on. */
+  private onStoreReplica(from: NodeId, m: RouteMsg): void {
+    if (!this.verified(from, m.kind!, m.key, m.block!)) return;
+    const stored = this.keep(m.kind!, m.key, m.block!, 'store') ? 1 : 0;
+    this.ctx.send(from, { type: 'PUT_REPLY', id: m.id, hops: 0, stored });
+  }
+
+  onBlockReply(from: NodeId, m: BlockReplyMsg, now: number): void {
+    const s = this.states.get(idHex(m.id));
+    if (s === undefined || s.purpose !== 'GET_BLOCK' || !s.tried.some((p) => idEquals(p, from))) return;
+    if (!this.verified(from, s.kind!, s.key, m.block)) {
+      // a wrong block is a failed branch: drop it and try the next-best peer
+      if (s.attempt !== null && idEquals(s.attempt.peer, from)) {
+        s.attempt = null;
+        this.advance(s, now);
+      }
+      return;
+    }
+    const hops = Math.min(m.hops + 1, 255);
+    this.finish(s);
+    if (s.pred !== null) {
+      this.keep(s.kind!, s.key, m.block, 'cache');
+      this.ctx.send(s.pred, { type: 'BLOCK_REPLY', id: s.id, hops, block: m.block });
+    } else {
+      this.ctx.emit({ kind: 'fetchDone', requestId: s.id, result: { ok: true, block: m.block, hops } });
+    }
+  }
+
+  onPutReply(from: NodeId, m: PutReplyMsg, _now: number): void {
+    const hex = idHex(m.id);
+    const w = this.replicaWaits.get(hex);
+    if (w !== undefined) {
+      if (!idEquals(w.peer, from)) return;
+      this.replicaWaits.delete(hex);
+      const r = w.parent.replicas!;
+      r.pending--;
+      if (m.stored > 0) r.stored++;
+      if (r.pending <= 0) this.putDone(w.parent);
+      return;
+    }
+    const s = this.states.get(hex);
+    if (s === undefined || s.purpose !== 'PUT_BLOCK' || s.replicas !== null || !s.tried.some((p) => idEquals(p, from))) return;
+    const hops = Math.min(m.hops + 1, 255);
+    this.finish(s);
+    if (s.pred !== null) this.ctx.send(s.pred, { type: 'PUT_REPLY', id: s.id, hops, stored: m.stored });
+    else this.ctx.emit({ kind: 'insertDone', requestId: s.id, result: { ok: true, stored: m.stored, hops } });
   }
 
   onAccepted(from: NodeId, m: RouteAcceptedMsg, now: number): void {
@@ -122,7 +257,7 @@ export class Router {
   onReply(from: NodeId, m: RouteReplyMsg, now: number): void {
     const s = this.states.get(idHex(m.id));
     // a late answer from any hop we tried is as good as one from the current hop
-    if (s === undefined || !s.tried.some((p) => idEquals(p, from))) return;
+    if (s === undefined || s.purpose !== 'FIND_NODE' || !s.tried.some((p) => idEquals(p, from))) return;
     const hops = Math.min(m.hops + 1, 255);
     if (s.pred !== null) {
       this.ctx.send(s.pred, { type: 'ROUTE_REPLY', id: s.id, hops, node: m.node, payload: m.payload });
@@ -149,6 +284,7 @@ export class Router {
       this.fail(s, 'HTL', now);
       return;
     }
+    if (m.reason === 'NOT_FOUND') s.notFound = true;
     s.refused = true;
     this.stats.backtracks++;
     this.advance(s, now);
@@ -165,6 +301,7 @@ export class Router {
     for (const s of [...this.states.values()]) {
       if (!this.states.has(idHex(s.id))) continue; // finished while we were iterating
       if (now >= s.deadline) this.fail(s, 'TIMEOUT', now);
+      else if (s.replicas !== null && now >= s.replicas.deadline) this.replicasTimedOut(s);
       else if (s.attempt !== null && now >= s.attempt.deadline) this.attemptFailed(s, now);
     }
   }
@@ -174,6 +311,7 @@ export class Router {
     for (const s of this.states.values()) {
       if (s.deadline < t) t = s.deadline;
       if (s.attempt !== null && s.attempt.deadline < t) t = s.attempt.deadline;
+      if (s.replicas !== null && s.replicas.deadline < t) t = s.replicas.deadline;
     }
     return t;
   }
@@ -184,10 +322,14 @@ export class Router {
     htl: number,
     purpose: Purpose,
     payload: Uint8Array | undefined,
+    blockArgs: BlockArgs | undefined,
     pred: NodeId | null,
     deadline: number,
   ): RequestState {
-    const s: RequestState = { id, key, htl, purpose, payload, pred, deadline, tried: [], attempt: null, acceptedSent: false, refused: false };
+    const s: RequestState = {
+      id, key, htl, purpose, payload, kind: blockArgs?.kind, block: blockArgs?.block, pred, deadline,
+      tried: [], attempt: null, acceptedSent: false, refused: false, notFound: false, replicas: null,
+    };
     this.states.set(idHex(id), s);
     if (pred !== null) {
       const k = idHex(pred);
@@ -229,7 +371,11 @@ export class Router {
     }
     s.tried.push(peer);
     s.attempt = { peer, accepted: false, deadline: now + this.ctx.policy.ackTimeoutMs };
-    this.ctx.send(peer, { type: 'ROUTE', id: s.id, key: s.key, htl, purpose: s.purpose, payload: s.payload });
+    this.ctx.send(peer, { type: 'ROUTE', id: s.id, key: s.key, htl, purpose: s.purpose, payload: s.payload, kind: s.kind, block: s.block });
+    this.sendAccepted(s);
+  }
+
+  private sendAccepted(s: RequestState): void {
     if (s.pred !== null && !s.acceptedSent) {
       s.acceptedSent = true;
       this.ctx.send(s.pred, { type: 'ROUTE_ACCEPTED', id: s.id });
@@ -244,7 +390,8 @@ export class Router {
       this.ctx.policy.maxAttempts,
       (e) => closer(e.desc.id, self, s.key) && !s.tried.some((p) => idEquals(p, e.desc.id)),
     );
-    for (const e of list) if (e.failures === 0) return e;
+    for (const e of list) if (e.failures === 0 && e.badBlocks === 0) return e;
+    for (const e of list) if (e.badBlocks === 0) return e;
     return list[0];
   }
 
@@ -260,8 +407,17 @@ export class Router {
     return dec ? HTL_MAX - 1 : HTL_MAX;
   }
 
-  /** We are the closest live node we know of: answer with our own descriptor. */
+  /** We are the closest live node we know of: answer with our own descriptor, or end a block request. */
   private answerHere(s: RequestState, now: number): void {
+    if (s.purpose === 'GET_BLOCK') {
+      this.stats.blocksNotFound++;
+      this.fail(s, 'NOT_FOUND', now); // we would have answered on arrival if we held it
+      return;
+    }
+    if (s.purpose === 'PUT_BLOCK') {
+      this.storeHere(s, now);
+      return;
+    }
     this.finish(s);
     if (s.pred !== null) {
       this.ctx.send(s.pred, { type: 'ROUTE_REPLY', id: s.id, hops: 0, node: this.ctx.self.bytes });
@@ -270,12 +426,71 @@ export class Router {
     }
   }
 
+  /** The end of an insert's route: store here (unless we originated it), replicate, then answer. */
+  private storeHere(s: RequestState, now: number): void {
+    const kind = s.kind!, block = s.block!;
+    const stored = s.pred !== null && this.keep(kind, s.key, block, 'store') ? 1 : 0;
+    const want = Math.max(0, this.ctx.policy.replicas - (s.pred === null ? 0 : 1));
+    const peers = this.ctx.table.closest(s.key, want, (e) => e.failures === 0 && e.badBlocks === 0);
+    s.replicas = { pending: peers.length, stored, deadline: now + this.ctx.policy.ackTimeoutMs };
+    if (peers.length === 0) {
+      this.putDone(s);
+      return;
+    }
+    this.sendAccepted(s); // the predecessor's short ack timeout must not fire while replicas answer
+    for (const e of peers) {
+      const rid = this.ctx.random(ROUTE_ID_LEN); // a fresh id: replicas cannot link it to the route
+      this.replicaWaits.set(idHex(rid), { parent: s, peer: e.desc.id });
+      this.ctx.send(e.desc.id, { type: 'ROUTE', id: rid, key: s.key, htl: 1, purpose: 'STORE_BLOCK', kind, block });
+    }
+  }
+
+  private replicasTimedOut(s: RequestState): void {
+    for (const [k, w] of [...this.replicaWaits]) {
+      if (w.parent !== s) continue;
+      this.replicaWaits.delete(k);
+      this.stats.timeouts++;
+      this.ctx.table.markFailed(w.peer);
+    }
+    this.putDone(s);
+  }
+
+  private putDone(s: RequestState): void {
+    const stored = s.replicas!.stored;
+    this.finish(s);
+    if (s.pred !== null) this.ctx.send(s.pred, { type: 'PUT_REPLY', id: s.id, hops: 0, stored });
+    else this.ctx.emit({ kind: 'insertDone', requestId: s.id, result: { ok: true, stored, hops: 0 } });
+  }
+
+  /** Verifies a block from a peer; a bad one is counted against the peer's standing. */
+  private verified(from: NodeId, kind: BlockKind, key: Uint8Array, block: Uint8Array): boolean {
+    if (verifyBlock(kind, key, block) !== null) return true;
+    this.stats.badBlocks++;
+    this.ctx.table.markBadBlock(from);
+    return false;
+  }
+
+  /** Puts a verified block into our store (if we have one); returns whether it was kept. */
+  private keep(kind: BlockKind, key: Uint8Array, block: Uint8Array, role: 'store' | 'cache'): boolean {
+    if (this.store === undefined || !this.store.put(kind, key, block, role)) return false;
+    if (role === 'store') this.stats.blocksStored++;
+    else this.stats.blocksCached++;
+    return true;
+  }
+
   private fail(s: RequestState, reason: LookupFailure, now: number): void {
     this.finish(s);
+    if (reason === 'NO_ROUTE' && s.notFound) reason = 'NOT_FOUND';
     if (s.pred === null) {
-      this.ctx.emit({ kind: 'lookupDone', requestId: s.id, result: { ok: false, reason } });
+      const requestId = s.id, result = { ok: false as const, reason };
+      if (s.purpose === 'GET_BLOCK') this.ctx.emit({ kind: 'fetchDone', requestId, result });
+      else if (s.purpose === 'PUT_BLOCK') this.ctx.emit({ kind: 'insertDone', requestId, result });
+      else this.ctx.emit({ kind: 'lookupDone', requestId, result });
     } else {
-      this.reject(s.pred, s.id, reason === 'HTL' ? 'HTL' : 'NO_ROUTE');
+      const why: RejectReason = reason === 'HTL' || reason === 'NOT_FOUND' ? reason : 'NO_ROUTE';
+      this.failed.set(idHex(s.id), why);
+      if (this.failed.size > this.ctx.policy.maxRequests) this.failed.delete(this.failed.keys().next().value!);
+      this.reject(s.pred, s.id, why);
     }
   }
 
@@ -284,7 +499,11 @@ export class Router {
   }
 
   private finish(s: RequestState): void {
+    if (this.states.get(idHex(s.id)) !== s) return; // finished already
     this.states.delete(idHex(s.id));
+    if (s.replicas !== null && s.replicas.pending > 0) {
+      for (const [k, w] of [...this.replicaWaits]) if (w.parent === s) this.replicaWaits.delete(k);
+    }
     if (s.pred !== null) {
       const k = idHex(s.pred);
       const n = (this.perPeer.get(k) ?? 1) - 1;

@@ -2,14 +2,17 @@
 // space. Bucket i holds up to K peers whose id shares exactly i leading bits with ours; each bucket
 // keeps a few replacements (newest first) that take an evicted entry's place. Entries hold the
 // peer's checked descriptor (shared, never copied) and its liveness: when last heard from, and
-// consecutive failures (timeouts); a peer is evicted after `maxFailures` in a row.
+// consecutive failures (timeouts); a peer is evicted after `maxFailures` in a row. Bad blocks (a
+// block that failed verification) count apart and are never forgiven: after `maxBadBlocks` the peer
+// is evicted and its id refused for good (a bounded list, oldest forgotten first).
 //
 // closest(key, n) walks buckets in XOR order instead of sorting the whole table: with j the common
 // prefix of our id and the key, bucket j holds the peers closest to the key, then the buckets
 // deeper than j (they share j bits with the key), then buckets j-1, j-2, ..., 0.
 // Pure bookkeeping: no I/O, no clock (callers pass `now`).
 
-import { ROUTING_K, ROUTING_MAX_FAILURES, ROUTING_REPLACEMENTS } from './constants.ts';
+import { ROUTING_BANNED_MAX, ROUTING_K, ROUTING_MAX_BAD_BLOCKS, ROUTING_MAX_FAILURES, ROUTING_REPLACEMENTS } from './constants.ts';
+import { toHex } from '../crypto/bytes.ts';
 import type { NodeDescriptor } from './descriptor.ts';
 import { commonPrefixLength, compareDistance, idEquals, KEY_BITS, type NodeId } from './keyspace.ts';
 
@@ -17,16 +20,18 @@ export interface PeerEntry {
   desc: NodeDescriptor;
   lastSeen: number;
   failures: number;
+  badBlocks: number;
 }
 
 export interface TableOptions {
   k?: number;
   replacements?: number;
   maxFailures?: number;
+  maxBadBlocks?: number;
 }
 
 export type OfferResult =
-  | { status: 'self' | 'added' | 'updated' | 'kept' }
+  | { status: 'self' | 'added' | 'updated' | 'kept' | 'banned' }
   | { status: 'replaced'; evicted: PeerEntry } // took the place of a failing entry
   | { status: 'cached'; oldest: PeerEntry }; // bucket full: kept as a replacement; `oldest` may deserve a ping
 
@@ -41,6 +46,8 @@ export class RoutingTable {
   readonly k: number;
   readonly maxReplacements: number;
   readonly maxFailures: number;
+  readonly maxBadBlocks: number;
+  private readonly banned = new Set<string>(); // hex ids, insertion order = age
   private readonly buckets: (Bucket | undefined)[] = [];
   private count = 0;
 
@@ -49,7 +56,8 @@ export class RoutingTable {
     this.k = opts.k ?? ROUTING_K;
     this.maxReplacements = opts.replacements ?? ROUTING_REPLACEMENTS;
     this.maxFailures = opts.maxFailures ?? ROUTING_MAX_FAILURES;
-    if (!(this.k >= 1 && this.maxReplacements >= 0 && this.maxFailures >= 1)) throw new RangeError('RoutingTable: bad options');
+    this.maxBadBlocks = opts.maxBadBlocks ?? ROUTING_MAX_BAD_BLOCKS;
+    if (!(this.k >= 1 && this.maxReplacements >= 0 && this.maxFailures >= 1 && this.maxBadBlocks >= 1)) throw new RangeError('RoutingTable: bad options');
   }
 
   get size(): number {
@@ -102,6 +110,7 @@ export class RoutingTable {
   offer(desc: NodeDescriptor, now: number): OfferResult {
     const i = this.bucketIndex(desc.id);
     if (i >= KEY_BITS) return { status: 'self' };
+    if (this.banned.size > 0 && this.banned.has(toHex(desc.id))) return { status: 'banned' };
     const b = this.bucket(i);
     for (const e of b.entries) {
       if (idEquals(e.desc.id, desc.id)) {
@@ -113,7 +122,7 @@ export class RoutingTable {
       }
     }
     if (b.entries.length < this.k) {
-      b.entries.push({ desc, lastSeen: now, failures: 0 });
+      b.entries.push({ desc, lastSeen: now, failures: 0, badBlocks: 0 });
       this.count++;
       return { status: 'added' };
     }
@@ -124,7 +133,7 @@ export class RoutingTable {
       if (e.lastSeen < oldest.lastSeen) oldest = e;
     }
     if (worst !== undefined) {
-      b.entries[b.entries.indexOf(worst)] = { desc, lastSeen: now, failures: 0 };
+      b.entries[b.entries.indexOf(worst)] = { desc, lastSeen: now, failures: 0, badBlocks: 0 };
       return { status: 'replaced', evicted: worst };
     }
     this.remember(b, desc);
@@ -151,6 +160,24 @@ export class RoutingTable {
     return true;
   }
 
+  /** This peer sent a block that failed verification. Returns true when that evicted (and banned) it. */
+  markBadBlock(id: NodeId): boolean {
+    const e = this.get(id);
+    if (e === undefined) return false;
+    e.badBlocks++;
+    if (e.badBlocks < this.maxBadBlocks) return false;
+    this.remove(id);
+    const hex = toHex(id);
+    this.banned.delete(hex);
+    this.banned.add(hex);
+    if (this.banned.size > ROUTING_BANNED_MAX) this.banned.delete(this.banned.values().next().value!);
+    return true;
+  }
+
+  isBanned(id: NodeId): boolean {
+    return this.banned.has(toHex(id));
+  }
+
   /** Removes a peer; the newest replacement of its bucket, if any, takes its place. */
   remove(id: NodeId): boolean {
     const b = this.buckets[this.bucketIndex(id)];
@@ -164,7 +191,7 @@ export class RoutingTable {
     const promoted = b.replacements.shift();
     if (promoted !== undefined) {
       // a replacement has not been heard from directly: it starts as never seen
-      b.entries[at] = { desc: promoted, lastSeen: -Infinity, failures: 0 };
+      b.entries[at] = { desc: promoted, lastSeen: -Infinity, failures: 0, badBlocks: 0 };
     } else {
       b.entries.splice(at, 1);
       this.count--;

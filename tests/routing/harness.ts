@@ -7,9 +7,10 @@ import { nodeBackend } from '../../crypto/backend-node.ts';
 import { ROUTING_PROTOCOL_VERSION } from '../../routing/constants.ts';
 import { checkDescriptor, decodeDescriptor, DescriptorCache, signDescriptor, type DescriptorFields, type NodeDescriptor } from '../../routing/descriptor.ts';
 import { compareDistance, idHex, type NodeId } from '../../routing/keyspace.ts';
-import { decodeMessage, type RoutingMessage } from '../../routing/messages.ts';
+import { decodeMessage, encodeMessage, peekType, type RoutingMessage } from '../../routing/messages.ts';
 import { NodeCore } from '../../routing/node-core.ts';
-import type { LookupResult, Output } from '../../routing/outputs.ts';
+import type { FetchResult, InsertResult, LookupResult, Output } from '../../routing/outputs.ts';
+import type { BlockKind, BlockStore } from '../../store/block-store.ts';
 import type { RoutingPolicy } from '../../routing/policy.ts';
 import { SeededRandom } from '../../routing/runtime.ts';
 
@@ -59,6 +60,10 @@ export class TestNet {
   readonly log: Sent[] = [];
   readonly dead = new Set<string>();
   readonly results = new Map<string, LookupResult>();
+  readonly fetches = new Map<string, FetchResult>();
+  readonly inserts = new Map<string, InsertResult>();
+  /** Nodes (hex ids) that flip a byte of every block they send back (a malicious server). */
+  readonly corrupt = new Set<string>();
   readonly joined = new Set<string>();
   readonly rng: SeededRandom;
   readonly descriptors = new DescriptorCache(nodeBackend.ed25519, 1 << 16);
@@ -67,9 +72,9 @@ export class TestNet {
     this.rng = new SeededRandom(seed);
   }
 
-  add(name: string, id: TestIdentity, policy: Partial<RoutingPolicy> = {}, k?: number): NodeCore {
+  add(name: string, id: TestIdentity, policy: Partial<RoutingPolicy> = {}, k?: number, store?: BlockStore): NodeCore {
     const core = new NodeCore(
-      { self: id.desc, random: this.rng.source(), descriptors: this.descriptors, policy, table: { k } },
+      { self: id.desc, random: this.rng.source(), descriptors: this.descriptors, policy, table: { k }, store },
       this.now,
     );
     this.cores.set(idHex(id.desc.id), core);
@@ -92,8 +97,10 @@ export class TestNet {
 
   handle(from: NodeCore, outputs: Output[]): void {
     for (const o of outputs) {
-      if (o.kind === 'send') this.queue.push({ from: from.id, to: o.to, bytes: o.bytes });
+      if (o.kind === 'send') this.queue.push({ from: from.id, to: o.to, bytes: this.maybeCorrupt(from, o.bytes) });
       else if (o.kind === 'lookupDone') this.results.set(idHex(o.requestId), o.result);
+      else if (o.kind === 'fetchDone') this.fetches.set(idHex(o.requestId), o.result);
+      else if (o.kind === 'insertDone') this.inserts.set(idHex(o.requestId), o.result);
       else if (o.kind === 'joined') this.joined.add(idHex(from.id));
     }
   }
@@ -102,6 +109,27 @@ export class TestNet {
     const { requestId, outputs } = from.lookup(key, this.now);
     this.handle(from, outputs);
     return idHex(requestId);
+  }
+
+  fetch(from: NodeCore, kind: BlockKind, key: Uint8Array): string {
+    const { requestId, outputs } = from.fetchBlock(kind, key, this.now);
+    this.handle(from, outputs);
+    return idHex(requestId);
+  }
+
+  insert(from: NodeCore, kind: BlockKind, key: Uint8Array, block: Uint8Array): string {
+    const { requestId, outputs } = from.insertBlock(kind, key, block, this.now);
+    this.handle(from, outputs);
+    return idHex(requestId);
+  }
+
+  private maybeCorrupt(from: NodeCore, bytes: Uint8Array): Uint8Array {
+    if (!this.corrupt.has(idHex(from.id)) || peekType(bytes) !== 'BLOCK_REPLY') return bytes;
+    const m = decodeMessage(bytes);
+    if (m.type !== 'BLOCK_REPLY') return bytes;
+    const block = m.block.slice();
+    block[block.length >> 1] ^= 1;
+    return encodeMessage({ ...m, block });
   }
 
   /** Injects raw bytes as if `from` sent them to `to`. */

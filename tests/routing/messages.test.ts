@@ -2,7 +2,7 @@
 // trailing bytes, out-of-range fields, unknown fields and oversized lists are RoutingError
 // BAD_MESSAGE; random and mutated inputs never throw anything else.
 import t from 'tap';
-import { HTL_MAX, PEX_MAX } from '../../routing/constants.ts';
+import { BLOCK_MAX_LEN, HTL_MAX, PEX_MAX, WIRE_MAX_MESSAGE } from '../../routing/constants.ts';
 import { decodeMessage, encodeMessage, MESSAGE_TYPES, peekType, type RoutingMessage } from '../../routing/messages.ts';
 import { SeededRandom } from '../../routing/runtime.ts';
 import { codec, struct, bytes, uint } from '../../routing/wire/schema.ts';
@@ -23,6 +23,13 @@ const SAMPLES: RoutingMessage[] = [
   { type: 'PEX_RESPONSE', nonce, descriptors: Array.from({ length: PEX_MAX }, () => desc) },
   { type: 'PING', nonce },
   { type: 'PONG', nonce },
+  { type: 'ROUTE', id, key, htl: 9, purpose: 'GET_BLOCK', kind: 'CHK' },
+  { type: 'ROUTE', id, key, htl: 9, purpose: 'GET_BLOCK', kind: 'SSK' },
+  { type: 'ROUTE', id, key, htl: 9, purpose: 'PUT_BLOCK', kind: 'CHK', block: rng.bytes(300) },
+  { type: 'ROUTE', id, key, htl: 1, purpose: 'STORE_BLOCK', kind: 'SSK', block: rng.bytes(1178) },
+  { type: 'BLOCK_REPLY', id, hops: 4, block: rng.bytes(200) },
+  { type: 'PUT_REPLY', id, hops: 2, stored: 3 },
+  { type: 'ROUTE_REJECT', id, reason: 'NOT_FOUND' },
 ];
 const bad = { name: 'RoutingError', code: 'BAD_MESSAGE' };
 
@@ -39,7 +46,8 @@ t.test('junk is refused with BAD_MESSAGE', async (t) => {
   t.throws(() => decodeMessage(new Uint8Array(0)), bad);
   t.throws(() => decodeMessage(new Uint8Array([1])), bad);
   t.throws(() => decodeMessage(new Uint8Array([0x00, 0xa0])), bad, 'type 0');
-  t.throws(() => decodeMessage(new Uint8Array([0x09, 0xa0])), bad, 'unknown type');
+  t.throws(() => decodeMessage(new Uint8Array([0x7e, 0xa0])), bad, 'unknown type');
+  t.throws(() => decodeMessage(new Uint8Array([MESSAGE_TYPES.BLOCK_REPLY, 0xa0])), bad, 'an empty BLOCK_REPLY');
   t.equal(peekType(new Uint8Array([0x7f, 0])), undefined);
   const ok = encodeMessage(SAMPLES[0]);
   t.throws(() => decodeMessage(Uint8Array.from([...ok, 0])), bad, 'trailing byte');
@@ -67,6 +75,37 @@ t.test('fields out of bounds are refused', async (t) => {
   const over = Uint8Array.from([...head.subarray(0, arrayAt), 0x80 + PEX_MAX + 1, ...head.subarray(arrayAt + 1), 0x41, 1]);
   t.throws(() => decodeMessage(over), bad, 'more than PEX_MAX descriptors');
   t.throws(() => encodeMessage({ type: 'ROUTE', id, key, htl: 0, purpose: 'FIND_NODE' }), { name: 'WireError' }, 'we never send one');
+});
+
+t.test('block messages: each purpose carries exactly its fields; blocks are bounded', async (t) => {
+  const R = codec(
+    'raw',
+    struct(
+      { id: [0, bytes({ max: 64 })], key: [1, bytes({ max: 64 })], htl: [2, uint()], purpose: [3, uint()], payload: [4, bytes({ max: 100 })], kind: [5, uint()], block: [6, bytes({ max: 1 << 20 })] },
+      { optional: ['payload', 'kind', 'block'] },
+    ),
+  );
+  const raw = (v: { purpose: number; kind?: number; block?: Uint8Array; payload?: Uint8Array }) =>
+    Uint8Array.from([MESSAGE_TYPES.ROUTE, ...R.encode({ id, key, htl: 5, ...v })]);
+  const blk = rng.bytes(64);
+  t.ok(decodeMessage(raw({ purpose: 1, kind: 0 })), 'a raw GET_BLOCK decodes');
+  t.ok(decodeMessage(raw({ purpose: 2, kind: 1, block: blk })), 'a raw PUT_BLOCK decodes');
+  t.throws(() => decodeMessage(raw({ purpose: 0, kind: 0 })), bad, 'FIND_NODE with a kind');
+  t.throws(() => decodeMessage(raw({ purpose: 0, block: blk })), bad, 'FIND_NODE with a block');
+  t.throws(() => decodeMessage(raw({ purpose: 1 })), bad, 'GET_BLOCK without a kind');
+  t.throws(() => decodeMessage(raw({ purpose: 1, kind: 0, block: blk })), bad, 'GET_BLOCK with a block');
+  t.throws(() => decodeMessage(raw({ purpose: 2, kind: 0 })), bad, 'PUT_BLOCK without a block');
+  t.throws(() => decodeMessage(raw({ purpose: 3, block: blk })), bad, 'STORE_BLOCK without a kind');
+  t.throws(() => decodeMessage(raw({ purpose: 2, kind: 0, block: blk, payload: blk })), bad, 'PUT_BLOCK with a payload');
+  t.throws(() => decodeMessage(raw({ purpose: 1, kind: 2 })), bad, 'unknown kind');
+  t.throws(() => decodeMessage(raw({ purpose: 4, kind: 0 })), bad, 'unknown purpose');
+  t.throws(() => decodeMessage(raw({ purpose: 2, kind: 0, block: new Uint8Array(0) })), bad, 'empty block');
+  t.throws(() => decodeMessage(raw({ purpose: 2, kind: 0, block: new Uint8Array(BLOCK_MAX_LEN + 1) })), bad, 'block over the limit');
+  const biggest = encodeMessage({ type: 'ROUTE', id, key, htl: HTL_MAX, purpose: 'PUT_BLOCK', kind: 'CHK', block: new Uint8Array(BLOCK_MAX_LEN) });
+  t.ok(biggest.length <= WIRE_MAX_MESSAGE, `the largest PUT (${biggest.length} bytes) fits the wire limit`);
+  t.ok(encodeMessage({ type: 'BLOCK_REPLY', id, hops: 255, block: new Uint8Array(BLOCK_MAX_LEN) }).length <= WIRE_MAX_MESSAGE);
+  t.throws(() => encodeMessage({ type: 'ROUTE', id, key, htl: 5, purpose: 'GET_BLOCK' }), TypeError, 'we never send a malformed one');
+  t.throws(() => decodeMessage(Uint8Array.from([MESSAGE_TYPES.PUT_REPLY, ...encodeMessage({ type: 'PUT_REPLY', id, hops: 1, stored: 1 }).subarray(1), 0])), bad, 'trailing byte');
 });
 
 t.test('random and mutated inputs only ever throw RoutingError', async (t) => {

@@ -1,4 +1,4 @@
-// `npm run sim -- --nodes N --seed S [--churn F] [--lookups L] [--json]`: runs the routing core
+// `npm run sim -- --nodes N --seed S [--churn F] [--lookups L] [--blocks B] [--corrupt F] [--json]`: runs the routing core
 // over the in-memory network and virtual clock (tools/sim/scenario.ts) and prints lookup success
 // rate, hops (mean, p50, p99), messages per lookup, wall time and peak memory. With --json the
 // last line of output is one JSON object; all of it is a function of the options except `wallMs`
@@ -7,11 +7,15 @@
 import { formatReport } from './metrics.ts';
 import { runSimulation, type SimOptions } from './scenario.ts';
 
-const USAGE = `usage: npm run sim -- --nodes N --seed S [--churn F] [--lookups L] [--json]
+const USAGE = `usage: npm run sim -- --nodes N --seed S [--churn F] [--lookups L] [--blocks B] [--corrupt F] [--json]
   --nodes N       number of nodes (>= 2)
   --seed S        PRNG seed (integer); the same seed gives the same output
   --churn F       fraction of nodes killed abruptly after the network forms (0 <= F < 1; default 0)
   --lookups L     lookups after formation (default 1000)
+  --blocks B      insert B CHK blocks from random nodes before churn, fetch each after it (default 0)
+  --corrupt F     fraction of live nodes serving corrupted blocks during the fetches (0 <= F < 1)
+  --window W      block requests in flight at once (default 32)
+  --cache C       blocks each node caches (default 100)
   --k K           routing table bucket size (default 16)
   --contacts C    bootstrap contacts per joining node (default 3)
   --quiet         no progress on stderr
@@ -36,6 +40,10 @@ function parse(argv: string[]): { opts: SimOptions; json: boolean; quiet: boolea
       case '--lookups': opts.lookups = num(a, argv[++i], true); break;
       case '--k': opts.k = num(a, argv[++i], true); break;
       case '--contacts': opts.contacts = num(a, argv[++i], true); break;
+      case '--blocks': opts.blocks = num(a, argv[++i], true); break;
+      case '--corrupt': opts.corrupt = num(a, argv[++i], false); break;
+      case '--window': opts.window = num(a, argv[++i], true); break;
+      case '--cache': opts.cacheBlocks = num(a, argv[++i], true); break;
       case '--json': json = true; break;
       case '--quiet': quiet = true; break;
       case '--help': case '-h': process.stdout.write(USAGE + '\n'); process.exit(0);

@@ -31,6 +31,15 @@ export function formatReport(r: SimResult, cost?: RunCost): string[] {
     ['lookup latency', `mean ${r.lookupLatencyMeanMs} ms, p99 ${r.lookupLatencyP99Ms} ms (virtual)`],
     ['verifications', `${r.descriptorVerifications} descriptor signatures, ${r.events} events`],
   ];
+  const b = r.blockPhase;
+  if (b !== undefined) {
+    const fails = (f: object) => Object.entries(f).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+    const i = b.inserts, f = b.fetches;
+    rows.push(['inserts', `${i.blocks} blocks: ${pct(i.successRate)} on all replicas (${i.partial} partial, failures: ${fails(i.failures)}), mean ${i.meanStored} copies, ${i.meanHops} hops, ${i.messagesPerInsert} messages/insert`]);
+    rows.push(['fetch success', `${pct(f.successRate)}, first try ${pct(f.firstTrySuccessRate)} (${f.succeeded} ok, ${f.retried} retried, failures: ${fails(f.failures)}; ${b.corruptNodes} corrupting nodes, ${b.badBlocksDetected} bad blocks caught)`]);
+    rows.push(['fetch hops', `mean ${f.meanHops}, p50 ${f.p50Hops}, p99 ${f.p99Hops}; ${f.messagesPerFetch} messages/fetch`]);
+    rows.push(['fetch latency', `mean ${f.latencyMeanMs} ms, p99 ${f.latencyP99Ms} ms (virtual)`]);
+  }
   if (cost !== undefined) {
     rows.push(['wall time', `${(cost.wallMs / 1000).toFixed(1)} s`]);
     rows.push(['peak memory', `${cost.peakRssMiB.toFixed(0)} MiB (max RSS)`]);

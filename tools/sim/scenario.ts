@@ -14,18 +14,28 @@
 // (0 when the originator is itself the closest). Messages per lookup counts the routing messages
 // (ROUTE, ROUTE_ACCEPTED, ROUTE_REPLY, ROUTE_REJECT) sent during the lookup phase, including those
 // lost to dead nodes, divided by the number of lookups; membership traffic is reported apart.
+//
+// With `blocks` > 0 (issue 4 part 3, tools/sim/block-phase.ts): after formation and before churn,
+// B CHK blocks are inserted from random nodes; after churn (and the lookups), a `corrupt` fraction
+// of the survivors starts flipping a byte of every block it sends back, and each block is fetched
+// once from another random live node, `window` requests in flight at a time. Every node's store is
+// a PooledStore over one shared BlockPool (one copy of each block in memory), its cache bounded to
+// `cacheBlocks` blocks.
 
 import { nodeBackend } from '../../crypto/backend-node.ts';
 import { ROUTING_PROTOCOL_VERSION } from '../../routing/constants.ts';
 import { DescriptorCache, signDescriptor } from '../../routing/descriptor.ts';
+import { BLOCK_REPLICAS, DEFAULT_FETCH_WINDOW } from '../../routing/constants.ts';
 import { compareDistance, idEquals, idHex, type NodeId } from '../../routing/keyspace.ts';
 import type { MessageType } from '../../routing/messages.ts';
 import type { LookupFailure, LookupResult } from '../../routing/outputs.ts';
 import type { RoutingPolicy } from '../../routing/policy.ts';
+import { fetchBlocks, insertBlocks, type FetchStats, type InsertStats } from './block-phase.ts';
+import { BlockPool, PooledStore } from './block-pool.ts';
 import { VirtualClock } from './clock.ts';
 import { percentile } from './metrics.ts';
 import { SimNetwork } from './network.ts';
-import { SimNode } from './sim-node.ts';
+import { SimNode, type SimNodeEvents } from './sim-node.ts';
 
 export interface SimOptions {
   nodes: number;
@@ -39,6 +49,11 @@ export interface SimOptions {
   maxLatencyMs?: number;
   policy?: Partial<RoutingPolicy>;
   k?: number;
+  blocks?: number; // CHK blocks inserted then fetched (0: no block phases)
+  corrupt?: number; // fraction of live nodes serving corrupted blocks during the fetches
+  window?: number; // block requests in flight at once (inserts and fetches)
+  cacheBlocks?: number; // 'cache' role bound per node, in blocks
+  retries?: number; // times a failed fetch is retried by its originator (default 1)
   /** Progress lines (not part of the result); e.g. to stderr. */
   log?: (line: string) => void;
 }
@@ -74,6 +89,16 @@ export interface SimResult {
   routing: { timeouts: number; backtracks: number; loopsRejected: number; exhausted: number; deadEnds: number };
   descriptorVerifications: number;
   events: number;
+  /** Present when blocks > 0. */
+  blockPhase?: {
+    inserts: InsertStats;
+    fetches: FetchStats;
+    corrupt: number;
+    corruptNodes: number;
+    badBlocksDetected: number; // blocks that failed verification at a hop, over all nodes
+    blocksServed: number;
+    pooledBlocks: number;
+  };
 }
 
 const EPOCH = Date.UTC(2025, 0, 1); // virtual time starts here (descriptor timestamps look real)
@@ -97,6 +122,14 @@ export function runSimulation(opts: SimOptions): SimResult {
   const lookupInterval = opts.lookupIntervalMs ?? 10;
   const policy = { ...SIM_POLICY, ...opts.policy };
   const log = opts.log ?? (() => {});
+  const blocks = opts.blocks ?? 0;
+  if (!Number.isInteger(blocks) || blocks < 0) throw new RangeError('simulation: blocks must be an integer >= 0');
+  const corrupt = opts.corrupt ?? 0;
+  if (!(corrupt >= 0 && corrupt < 1)) throw new RangeError('simulation: corrupt must be in [0, 1)');
+  const window = opts.window ?? DEFAULT_FETCH_WINDOW;
+  if (!Number.isInteger(window) || window < 1) throw new RangeError('simulation: window must be an integer >= 1');
+  const cacheBlocks = opts.cacheBlocks ?? 100;
+  const pool = new BlockPool();
 
   const clock = new VirtualClock(opts.seed, EPOCH);
   const rng = clock.rng;
@@ -110,7 +143,7 @@ export function runSimulation(opts: SimOptions): SimResult {
   let joined = 0;
   const pending = new Map<string, { key: Uint8Array; started: number }>();
   const results: { key: Uint8Array; result: LookupResult | undefined; latency: number }[] = [];
-  const events = {
+  const events: SimNodeEvents = {
     joined: () => void joined++,
     lookupDone: (_node: SimNode, requestId: Uint8Array, result: LookupResult) => {
       const k = idHex(requestId);
@@ -136,7 +169,8 @@ export function runSimulation(opts: SimOptions): SimResult {
         seed,
       );
       const self = descriptors.read(bytes, clock.now()); // the shared object every table will hold
-      const node = new SimNode(i, self, { random, descriptors, policy, table: { k: opts.k } }, net, events);
+      const store = new PooledStore(pool, cacheBlocks);
+      const node = new SimNode(i, self, { random, descriptors, policy, table: { k: opts.k }, store }, net, events);
       const contacts: Uint8Array[] = [];
       const want = Math.min(contactsPerJoin, i);
       const picked = new Set<number>();
@@ -168,6 +202,14 @@ export function runSimulation(opts: SimOptions): SimResult {
   const formationSeconds = (clock.now() - EPOCH) / 1000;
   log(`  formed: ${n} nodes, mean table ${(sumPeers / n).toFixed(1)}, ${formationMessages} messages`);
 
+  // --- inserts, before churn ---
+  const env = { clock, net, events, window, retries: opts.retries, limitMs: 10 * ((policy.lookupTimeoutMs ?? 60_000) + 60_000) + blocks * 1000 };
+  let inserted: ReturnType<typeof insertBlocks> | undefined;
+  if (blocks > 0) {
+    inserted = insertBlocks(env, nodes, blocks, policy.replicas ?? BLOCK_REPLICAS);
+    log(`  inserted ${blocks} blocks: ${(100 * inserted.stats.successRate).toFixed(2)} % on ${policy.replicas ?? BLOCK_REPLICAS} nodes, pool ${pool.size}`);
+  }
+
   // --- churn: kill a fraction abruptly ---
   const order = nodes.map((_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
@@ -180,6 +222,7 @@ export function runSimulation(opts: SimOptions): SimResult {
 
   // --- lookups from random live nodes ---
   net.resetCounts();
+  const routingBefore = sumRouting(nodes);
   const t0 = clock.now() + 1000;
   for (let j = 0; j < lookups; j++) {
     clock.at(t0 + j * lookupInterval, () => {
@@ -190,11 +233,38 @@ export function runSimulation(opts: SimOptions): SimResult {
   }
   const lookupLimit = t0 + lookups * lookupInterval + 10 * ((policy.lookupTimeoutMs ?? 60_000) + 60_000);
   clock.runWhile(() => results.length < lookups, lookupLimit);
+  const lookupCounts = net.counts, lookupSent = net.sent;
+  const routing = sumRouting(nodes);
+  for (const k of Object.keys(routing) as (keyof typeof routing)[]) routing[k] -= routingBefore[k];
+
+  // --- fetches, after churn, with a fraction of the survivors corrupting what they serve ---
+  let blockPhase: SimResult['blockPhase'];
+  if (inserted !== undefined) {
+    const corruptNodes = Math.round(corrupt * live.length);
+    const honest = live.slice();
+    for (let i = 0; i < corruptNodes; i++) {
+      const j = i + rng.int(honest.length - i);
+      [honest[i], honest[j]] = [honest[j], honest[i]];
+      honest[i].corrupt = true;
+    }
+    const badBefore = sumStat(nodes, 'badBlocks'), servedBefore = sumStat(nodes, 'blocksServed');
+    const fetches = fetchBlocks(env, inserted.inserted, live);
+    log(`  fetched ${blocks} blocks: ${(100 * fetches.successRate).toFixed(2)} %`);
+    blockPhase = {
+      inserts: inserted.stats,
+      fetches,
+      corrupt,
+      corruptNodes,
+      badBlocksDetected: sumStat(nodes, 'badBlocks') - badBefore,
+      blocksServed: sumStat(nodes, 'blocksServed') - servedBefore,
+      pooledBlocks: pool.size,
+    };
+  }
 
   // --- metrics ---
   let route = 0;
-  for (const t of ROUTE_TYPES) route += net.counts.get(t) ?? 0;
-  const membership = net.sent - route;
+  for (const t of ROUTE_TYPES) route += lookupCounts.get(t) ?? 0;
+  const membership = lookupSent - route;
   const failures: Partial<Record<LookupFailure | 'UNFINISHED', number>> = {};
   const hops: number[] = [];
   const latencies: number[] = [];
@@ -213,11 +283,6 @@ export function runSimulation(opts: SimOptions): SimResult {
     } else wrongNode++;
   }
   if (results.length < lookups) failures.UNFINISHED = lookups - results.length;
-  const routing = { timeouts: 0, backtracks: 0, loopsRejected: 0, exhausted: 0, deadEnds: 0 };
-  for (const node of nodes) {
-    const st = node.core.stats();
-    for (const k of Object.keys(routing) as (keyof typeof routing)[]) routing[k] += st[k];
-  }
   hops.sort((a, b) => a - b);
   latencies.sort((a, b) => a - b);
   const mean = (a: number[]) => (a.length === 0 ? 0 : a.reduce((x, y) => x + y, 0) / a.length);
@@ -251,7 +316,23 @@ export function runSimulation(opts: SimOptions): SimResult {
     routing,
     descriptorVerifications: descriptors.verifications,
     events: clock.steps,
+    ...(blockPhase === undefined ? {} : { blockPhase }),
   };
+}
+
+function sumRouting(nodes: SimNode[]): SimResult['routing'] {
+  const routing = { timeouts: 0, backtracks: 0, loopsRejected: 0, exhausted: 0, deadEnds: 0 };
+  for (const node of nodes) {
+    const st = node.core.stats();
+    for (const k of Object.keys(routing) as (keyof typeof routing)[]) routing[k] += st[k];
+  }
+  return routing;
+}
+
+function sumStat(nodes: SimNode[], k: 'badBlocks' | 'blocksServed'): number {
+  let n = 0;
+  for (const node of nodes) n += node.core.stats()[k];
+  return n;
 }
 
 function closestLive(ids: NodeId[], key: Uint8Array): NodeId {
