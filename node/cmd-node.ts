@@ -20,8 +20,9 @@ Options:
   --listen HOST:PORT    address for links from other nodes (default 127.0.0.1:7700; port 0 = any free)
   --gateway HOST:PORT   address of the local HTTP gateway (default 127.0.0.1:7780; port 0 = any free)
   --bootstrap CONTACT   a contact string, or a file holding one (such as DIR/contact); repeatable
-  --config FILE         a JSON file with any of: data, listen, gateway, bootstrap (array), logLevel
+  --config FILE         a JSON file with any of: data, listen, gateway, bootstrap (array), logLevel, storeSize
   --log-level LEVEL     error, warn, info (default) or debug
+  --store-size SIZE     disk budget of the datastore, e.g. 512MiB, 1GiB (default 1GiB)
 
 Flags override the config file. The gateway serves (JSON):
   GET /api/v1/status            id, contact, live peers, routing table size, uptime, counters
@@ -34,6 +35,7 @@ Flags override the config file. The gateway serves (JSON):
       bootstrap: { type: 'string', multiple: true },
       config: { type: 'string' },
       'log-level': { type: 'string' },
+      'store-size': { type: 'string' },
     });
     const cfg = resolveNodeConfig(values);
     const log = createLogger(cfg.logLevel);

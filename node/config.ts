@@ -8,6 +8,7 @@ import path from 'node:path';
 import { type Contact, ContactError, parseContact } from './contact.ts';
 import { CliError, EXIT_USAGE } from './exit-codes.ts';
 import { parseHostPort } from './flags.ts';
+import { parseSize } from './datastore/size.ts';
 import { isLogLevel, type LogLevel } from './log.ts';
 
 export interface NodeConfig {
@@ -16,11 +17,13 @@ export interface NodeConfig {
   gateway: { host: string; port: number };
   bootstrap: Contact[];
   logLevel: LogLevel;
+  storeBytes: number;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:7700';
 export const DEFAULT_GATEWAY = '127.0.0.1:7780';
-const CONFIG_KEYS = new Set(['data', 'listen', 'gateway', 'bootstrap', 'logLevel']);
+export const DEFAULT_STORE_SIZE = '1GiB';
+const CONFIG_KEYS = new Set(['data', 'listen', 'gateway', 'bootstrap', 'logLevel', 'storeSize']);
 const MAX_CONFIG_BYTES = 1 << 20;
 
 export interface RawNodeFlags {
@@ -30,6 +33,7 @@ export interface RawNodeFlags {
   bootstrap?: string[];
   config?: string;
   'log-level'?: string;
+  'store-size'?: string;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -110,5 +114,6 @@ export function resolveNodeConfig(flags: RawNodeFlags): NodeConfig {
     gateway: parseHostPort('--gateway', flags.gateway ?? fromFile('gateway') ?? DEFAULT_GATEWAY),
     bootstrap: bootstrapRaw.map((b) => resolveContact('--bootstrap', b)),
     logLevel: level,
+    storeBytes: parseSize(flags['store-size'] ?? fromFile('storeSize') ?? DEFAULT_STORE_SIZE, '--store-size'),
   };
 }

@@ -9,7 +9,8 @@ import type { NodeIdentity } from '../crypto/identity.ts';
 import { selfDescriptor, type NodeDescriptor } from '../routing/descriptor.ts';
 import type { NodeId } from '../routing/keyspace.ts';
 import { NodeCore } from '../routing/node-core.ts';
-import type { LookupResult, Output } from '../routing/outputs.ts';
+import type { FetchResult, InsertResult, LookupResult, Output } from '../routing/outputs.ts';
+import type { BlockKind, BlockStore } from '../store/block-store.ts';
 import type { LinkManager } from './link-manager.ts';
 import type { Logger } from './log.ts';
 
@@ -29,6 +30,8 @@ export class CoreDriver {
   private resignTimer: NodeJS.Timeout | null = null;
   private readonly waiting = new Map<string, Uint8Array[]>(); // peer hex → queued messages
   private readonly lookups = new Map<string, { resolve: (o: LookupOutcome) => void; started: number }>();
+  private readonly fetches = new Map<string, (r: FetchResult) => void>();
+  private readonly inserts = new Map<string, (r: InsertResult) => void>();
   private stopped = false;
   joined = false;
 
@@ -37,9 +40,13 @@ export class CoreDriver {
     private addresses: string[],
     private readonly links: LinkManager,
     private readonly log: Logger,
+    store?: BlockStore,
   ) {
     const now = Date.now();
-    this.core = new NodeCore({ self: selfDescriptor(identity, addresses, now), random: (n) => new Uint8Array(randomBytes(n)) }, now);
+    this.core = new NodeCore(
+      { self: selfDescriptor(identity, addresses, now), random: (n) => new Uint8Array(randomBytes(n)), store },
+      now,
+    );
     this.resignTimer = setInterval(() => this.resign(), RESIGN_EVERY_MS);
     this.resignTimer.unref();
   }
@@ -75,12 +82,32 @@ export class CoreDriver {
     return p;
   }
 
+  /** Fetches one block by routing key through the overlay (verified at every hop). */
+  fetchBlock(kind: BlockKind, routingKey: Uint8Array): Promise<FetchResult> {
+    const { requestId, outputs } = this.core.fetchBlock(kind, routingKey, Date.now());
+    const p = new Promise<FetchResult>((resolve) => this.fetches.set(toHex(requestId), resolve));
+    this.apply(outputs);
+    return p;
+  }
+
+  /** Inserts one block toward its routing key; resolves with how many nodes stored it. */
+  insertBlock(kind: BlockKind, routingKey: Uint8Array, block: Uint8Array): Promise<InsertResult> {
+    const { requestId, outputs } = this.core.insertBlock(kind, routingKey, block, Date.now());
+    const p = new Promise<InsertResult>((resolve) => this.inserts.set(toHex(requestId), resolve));
+    this.apply(outputs);
+    return p;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     if (this.resignTimer) clearInterval(this.resignTimer);
     for (const l of this.lookups.values()) l.resolve({ result: { ok: false, reason: 'TIMEOUT' }, ms: Date.now() - l.started });
     this.lookups.clear();
+    for (const r of this.fetches.values()) r({ ok: false, reason: 'TIMEOUT' });
+    this.fetches.clear();
+    for (const r of this.inserts.values()) r({ ok: false, reason: 'TIMEOUT' });
+    this.inserts.clear();
   }
 
   private resign(): void {
@@ -106,11 +133,26 @@ export class CoreDriver {
           }
           break;
         }
+        case 'fetchDone':
+          this.settle(this.fetches, o.requestId, o.result);
+          break;
+        case 'insertDone':
+          this.settle(this.inserts, o.requestId, o.result);
+          break;
         case 'joined':
           this.joined = true;
           this.log.info('joined the network', { peers: o.peers });
           break;
       }
+    }
+  }
+
+  private settle<R>(map: Map<string, (r: R) => void>, requestId: Uint8Array, result: R): void {
+    const key = toHex(requestId);
+    const resolve = map.get(key);
+    if (resolve) {
+      map.delete(key);
+      resolve(result);
     }
   }
 

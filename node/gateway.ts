@@ -10,7 +10,8 @@ export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, url:
 
 export interface Route {
   method: string;
-  path: string; // exact match
+  path: string; // exact match, or a prefix when `prefix` is set
+  prefix: boolean;
   handler: Handler;
 }
 
@@ -38,7 +39,12 @@ export class Gateway {
   }
 
   route(method: string, path: string, handler: Handler): void {
-    this.routes.push({ method, path, handler });
+    this.routes.push({ method, path, prefix: false, handler });
+  }
+
+  /** A route for every path that starts with `prefix` (exact routes are matched first). */
+  routePrefix(method: string, prefix: string, handler: Handler): void {
+    this.routes.push({ method, path: prefix, prefix: true, handler });
   }
 
   async listen(host: string, port: number): Promise<string> {
@@ -68,7 +74,8 @@ export class Gateway {
     } catch {
       return sendJson(res, 400, { error: 'malformed request URL' });
     }
-    const byPath = this.routes.filter((r) => r.path === url.pathname);
+    let byPath = this.routes.filter((r) => !r.prefix && r.path === url.pathname);
+    if (byPath.length === 0) byPath = this.routes.filter((r) => r.prefix && url.pathname.startsWith(r.path));
     if (byPath.length === 0) return sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` });
     const route = byPath.find((r) => r.method === req.method);
     if (!route) {

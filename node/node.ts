@@ -13,6 +13,8 @@ import { removeQuietly, writeFileAtomic } from './files.ts';
 import { Gateway, sendJson } from './gateway.ts';
 import { loadOrCreateIdentity } from './keyfile.ts';
 import { LinkManager } from './link-manager.ts';
+import { registerContentRoutes } from './content.ts';
+import { open as openDatastore } from './datastore/datastore.ts';
 import { type DataDirLock, lockDataDir } from './lockfile.ts';
 import type { Logger } from './log.ts';
 import { VERSION } from './version.ts';
@@ -61,7 +63,10 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<RunningNo
     cleanup.push(() => links.close());
     const host = advertisedHost(bound.host, log);
     const address = host.includes(':') ? `[${host}]:${bound.port}` : `${host}:${bound.port}`;
-    driver = new CoreDriver(identity, [address], links, log.child('routing'));
+    const store = openDatastore(path.join(cfg.dataDir, 'store'), { maxBytes: cfg.storeBytes });
+    cleanup.push(() => store.close());
+    log.info('datastore open', { blocks: store.stats().store.count + store.stats().cache.count, maxBytes: cfg.storeBytes });
+    driver = new CoreDriver(identity, [address], links, log.child('routing'), store);
     cleanup.push(() => driver?.stop());
     const contact = formatContact({ identityKey: identity.identityPublic, host, port: bound.port });
 
@@ -96,6 +101,7 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<RunningNo
       if (!result.ok) return sendJson(res, result.reason === 'TIMEOUT' ? 504 : 200, { key: keyHex, ok: false, reason: result.reason, ms });
       sendJson(res, 200, { key: keyHex, ok: true, node: toHex(result.node.id), addresses: result.node.addresses, hops: result.hops, ms });
     });
+    registerContentRoutes(gateway, driver, log.child('content'));
     const gatewayUrl = await gateway.listen(cfg.gateway.host, cfg.gateway.port);
     cleanup.push(() => gateway.close());
 

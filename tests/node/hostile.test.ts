@@ -34,6 +34,7 @@ async function start(name: string, bootstrap: string[] = []): Promise<RunningNod
       gateway: { host: '127.0.0.1', port: 0 },
       bootstrap: bootstrap.map((c) => parseContact(c)),
       logLevel: 'error',
+      storeBytes: 64 * 1024 * 1024,
     },
     quiet,
   );

@@ -1,0 +1,119 @@
+// The gateway's content endpoints (FProxy-like): insert content of any size as a stream, and fetch
+// it back by key as a stream, every block verified against its key on the way (store/split.ts,
+// store/join.ts over the routing core's block requests). Errors map to HTTP statuses: 400 a bad key
+// or metadata, 404 not in the network, 413 too large, 503 no route (no peers), 504 timed out.
+
+import type http from 'node:http';
+import type { FetchResult, InsertResult } from '../routing/outputs.ts';
+import { StoreError } from '../store/errors.ts';
+import { fetchContent } from '../store/join.ts';
+import { contentTypeProblem } from '../store/manifest.ts';
+import { insertContent } from '../store/split.ts';
+import { parseUri } from '../store/uri.ts';
+import type { CoreDriver } from './core-driver.ts';
+import { type Gateway, sendJson } from './gateway.ts';
+import type { Logger } from './log.ts';
+
+const KEY_PREFIX = '/umbra:';
+
+function abortOnClose(req: http.IncomingMessage, res: http.ServerResponse): AbortSignal {
+  const ac = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) ac.abort(new StoreError('ABORTED', 'client went away'));
+  };
+  res.on('close', onClose);
+  req.on('aborted', onClose);
+  return ac.signal;
+}
+
+function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `inline; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+export function registerContentRoutes(gateway: Gateway, driver: CoreDriver, log: Logger): void {
+  gateway.route('POST', '/api/v1/insert', async (req, res, url) => {
+    const type = url.searchParams.get('type') ?? undefined;
+    const name = url.searchParams.get('name') ?? undefined;
+    if (type !== undefined && contentTypeProblem(type)) return sendJson(res, 400, { error: `type: ${contentTypeProblem(type)}` });
+    const signal = abortOnClose(req, res);
+    const failures = new Map<string, number>();
+    const started = Date.now();
+    try {
+      const r = await insertContent(req, {
+        contentType: type,
+        fileName: name,
+        signal,
+        async putBlock(routingKey, block) {
+          const result: InsertResult = await driver.insertBlock('CHK', routingKey, block);
+          if (!result.ok || result.stored < 1) {
+            const reason = result.ok ? 'NOT_STORED' : result.reason;
+            failures.set(reason, (failures.get(reason) ?? 0) + 1);
+            throw new Error(`block insert failed: ${reason}`);
+          }
+        },
+      });
+      log.info('inserted', { key: r.uri.slice(0, 40), bytes: r.size, blocks: r.blocks, ms: Date.now() - started });
+      sendJson(res, 201, { key: r.uri, size: r.size, blocks: r.blocks });
+    } catch (e) {
+      if (signal.aborted) return;
+      if (e instanceof StoreError && e.code === 'BAD_METADATA') return sendJson(res, 400, { error: e.message });
+      if (e instanceof StoreError && e.code === 'TOO_LARGE') return sendJson(res, 413, { error: e.message });
+      const timeouts = failures.get('TIMEOUT') ?? 0;
+      const status = failures.size === 0 ? 500 : timeouts > 0 ? 504 : 503;
+      log.warn('insert failed', { error: e, failures: Object.fromEntries(failures) });
+      sendJson(res, status, { error: `insert failed: ${(e as Error).message}`, failures: Object.fromEntries(failures) });
+    }
+  });
+
+  gateway.routePrefix('GET', KEY_PREFIX, async (req, res, url) => {
+    const key = decodeURIComponent(url.pathname.slice(1));
+    let uri;
+    try {
+      uri = parseUri(key);
+    } catch (e) {
+      return sendJson(res, 400, { error: `bad key: ${(e as Error).message}` });
+    }
+    if (uri.kind !== 'CHK') return sendJson(res, 400, { error: 'only umbra:CHK@ keys can be fetched as content for now' });
+    const signal = abortOnClose(req, res);
+    let timeouts = 0;
+    let fetched;
+    try {
+      fetched = await fetchContent(uri, {
+        signal,
+        async getBlock(routingKey) {
+          const r: FetchResult = await driver.fetchBlock('CHK', routingKey);
+          if (r.ok) return r.block;
+          if (r.reason === 'TIMEOUT') timeouts++;
+          return null;
+        },
+      });
+    } catch (e) {
+      if (signal.aborted) return;
+      if (e instanceof StoreError && e.code === 'NOT_ENOUGH_BLOCKS') {
+        return sendJson(res, timeouts > 0 ? 504 : 404, { error: timeouts > 0 ? 'the search timed out' : 'not found in the network' });
+      }
+      if (e instanceof StoreError) return sendJson(res, 400, { error: e.message });
+      throw e;
+    }
+    const { metadata, stream } = fetched;
+    const headers: Record<string, string> = {
+      'content-type': metadata.contentType ?? 'application/octet-stream',
+      'content-length': String(metadata.size),
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'private, max-age=31536000, immutable',
+    };
+    if (metadata.fileName) headers['content-disposition'] = contentDisposition(metadata.fileName);
+    res.writeHead(200, headers);
+    try {
+      for await (const chunk of stream) {
+        if (!res.write(chunk)) await new Promise<void>((r) => res.once('drain', () => r()));
+      }
+      res.end();
+    } catch (e) {
+      // Headers are out: all we can do is cut the response short, so the client sees it failed.
+      log.warn('fetch failed mid-stream', { key: key.slice(0, 40), error: e });
+      res.destroy();
+    }
+  });
+}
