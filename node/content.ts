@@ -90,7 +90,7 @@ export function registerContentRoutes(gateway: Gateway, driver: CoreDriver, log:
       });
     } catch (e) {
       if (signal.aborted) return;
-      if (e instanceof StoreError && e.code === 'NOT_ENOUGH_BLOCKS') {
+      if (e instanceof StoreError && (e.code === 'NOT_ENOUGH_BLOCKS' || e.code === 'NOT_FOUND')) {
         return sendJson(res, timeouts > 0 ? 504 : 404, { error: timeouts > 0 ? 'the search timed out' : 'not found in the network' });
       }
       if (e instanceof StoreError) return sendJson(res, 400, { error: e.message });
