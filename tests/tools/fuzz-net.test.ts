@@ -1,9 +1,14 @@
-// Fuzzes every non-CBOR decoder that faces a peer or the disk (tools/fuzz/net-targets.ts) with a
+// Fuzzes every decoder that faces a peer or the disk beyond the raw CBOR layer (tools/fuzz/
+// net-targets.ts: binary link/crypto formats; protocol-targets.ts: routing messages, descriptors,
+// manifests, URIs) with a
 // fixed seed: not one input may crash, hang or change its input. Each target must also see both
 // acceptances or typed rejections of more than one kind, so the run reaches past the first check.
 import t from 'tap';
 import { runFuzz } from '../../tools/fuzz/harness.ts';
-import { netTargets } from '../../tools/fuzz/net-targets.ts';
+import { netTargets as binaryTargets } from '../../tools/fuzz/net-targets.ts';
+import { protocolTargets } from '../../tools/fuzz/protocol-targets.ts';
+
+const netTargets = [...binaryTargets, ...protocolTargets];
 
 const PER_TARGET = 2_500;
 

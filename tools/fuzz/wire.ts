@@ -4,9 +4,10 @@
 // hex, to reproduce with the same seed or by hand); exits 1 on any finding, 2 on bad arguments.
 import { runFuzz } from './harness.ts';
 import { netTargets } from './net-targets.ts';
+import { protocolTargets } from './protocol-targets.ts';
 import { targets as wireTargets } from './targets.ts';
 
-const targets = [...wireTargets, ...netTargets];
+const targets = [...wireTargets, ...netTargets, ...protocolTargets];
 
 function parseArgs(argv: string[]): { iterations: number; seed: number; maxLen: number; slowMs: number } {
   const opts = { iterations: 200_000, seed: Date.now() % 2 ** 32, maxLen: 512, slowMs: 200 };
