@@ -3,6 +3,7 @@
 // store/join.ts over the routing core's block requests). Errors map to HTTP statuses: 400 a bad key
 // or metadata, 404 not in the network, 413 too large, 503 no route (no peers), 504 timed out.
 
+import { setMaxListeners } from 'node:events';
 import type http from 'node:http';
 import type { FetchResult, InsertResult } from '../routing/outputs.ts';
 import { StoreError } from '../store/errors.ts';
@@ -15,9 +16,14 @@ import { type Gateway, sendJson } from './gateway.ts';
 import type { Logger } from './log.ts';
 
 const KEY_PREFIX = '/umbra:';
+// Block requests in flight per transfer. Inserts wait for their replicas' acks, so they are
+// latency-bound: measured on a 5-node loopback devnet, 20 MiB went in at 7.9 MiB/s with 16 in flight.
+const INSERT_WINDOW = 64;
+const FETCH_WINDOW = 32;
 
 function abortOnClose(req: http.IncomingMessage, res: http.ServerResponse): AbortSignal {
   const ac = new AbortController();
+  setMaxListeners(0, ac.signal); // shared by every block request of this transfer, by design
   const onClose = () => {
     if (!res.writableFinished) ac.abort(new StoreError('ABORTED', 'client went away'));
   };
@@ -41,6 +47,7 @@ export function registerContentRoutes(gateway: Gateway, driver: CoreDriver, log:
     const started = Date.now();
     try {
       const r = await insertContent(req, {
+        window: INSERT_WINDOW,
         contentType: type,
         fileName: name,
         signal,
@@ -81,6 +88,7 @@ export function registerContentRoutes(gateway: Gateway, driver: CoreDriver, log:
     try {
       fetched = await fetchContent(uri, {
         signal,
+        window: FETCH_WINDOW,
         async getBlock(routingKey) {
           const r: FetchResult = await driver.fetchBlock('CHK', routingKey);
           if (r.ok) return r.block;

@@ -87,6 +87,7 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<RunningNo
           seconds: Math.round((performance.now() - l.openedAt) / 1000),
           cellsIn: l.stats.cellsIn,
           cellsOut: l.stats.cellsOut,
+          shed: l.stats.shed,
         })),
         routingTable: d.core.table.size,
         uptime: Math.round((Date.now() - startedAt) / 1000),
