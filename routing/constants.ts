@@ -66,6 +66,9 @@ export const BLOCK_MAX_LEN = Math.max(CHK_ENCODED_LEN, SSK_BLOCK_LEN);
 // Copies an insert aims for: the node closest to the key stores it and sends replicas to its
 // BLOCK_REPLICAS - 1 peers closest to the key.
 export const BLOCK_REPLICAS = 3;
+// Repair (routing/repair.ts): keys one HAVE query asks about (each is a kind byte and a 32-byte
+// routing key, so a HAVE stays near 2 KiB).
+export const HAVE_MAX_KEYS = 64;
 // Block fetches one originator keeps in flight at once (routing/fetch-window.ts).
 export const DEFAULT_FETCH_WINDOW = 32;
 
@@ -83,3 +86,9 @@ export const DEFAULT_SELF_LOOKUP_INTERVAL_MS = 30 * 60_000; // the self-lookup i
 export const DEFAULT_MAINTENANCE_INTERVAL_MS = 60_000; // how often tick() runs the membership chores
 export const DEFAULT_SILENT_PING_MS = 30 * 60_000; // ping a peer silent this long (a few per chore)
 export const DEFAULT_PEX_SERVE_PER_SEC = 50; // PEX requests answered per second (token bucket)
+export const DEFAULT_REPAIR_INTERVAL_MS = 10 * 60_000; // each node walks the blocks it holds this often (±10 % jitter)
+export const DEFAULT_REPAIR_KEYS_PER_STEP = 256; // keys one repair step looks at; the walk goes on a step later
+export const DEFAULT_REPAIR_STEP_MS = 1_000; // time between two steps of one walk
+export const DEFAULT_REPAIR_MAX_QUERIES = 64; // HAVE queries of ours awaiting an answer at once
+export const DEFAULT_REPAIR_MAX_KEYS = 65_536; // 'store'-role keys the repair index remembers (oldest forgotten)
+export const DEFAULT_REPAIR_CACHE_KEYS = 1_024; // 'cache'-role keys it remembers (most recently cached)

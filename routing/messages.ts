@@ -16,6 +16,8 @@
 //   0x08  PONG           nonce
 //   0x09  BLOCK_REPLY    id, hops, block                                  a GET_BLOCK's block, back along the path
 //   0x0a  PUT_REPLY      id, hops, stored (0..255)                        a PUT_BLOCK's ack: copies stored
+//   0x0b  HAVE           nonce, keys (1..HAVE_MAX_KEYS of kind byte ‖ key) "do you store these?" (repair)
+//   0x0c  HAVE_REPLY     nonce, missing (indices into keys, ascending)    the ones not in the 'store' role
 // Descriptors travel as their exact signed bytes (routing/descriptor.ts decodes and checks them).
 // GET/PUT ride on ROUTE (purpose, kind, block); a block is at most BLOCK_MAX_LEN bytes, so every
 // message stays under WIRE_MAX_MESSAGE. Blocks are checked against their key by the router, not here.
@@ -23,6 +25,7 @@
 import {
   BLOCK_MAX_LEN,
   DESCRIPTOR_MAX_LEN,
+  HAVE_MAX_KEYS,
   HTL_MAX,
   KEY_LEN,
   NONCE_LEN,
@@ -84,6 +87,8 @@ const PexResponse = codec(
 );
 const BlockReply = codec('BLOCK_REPLY', struct({ id: [0, id], hops: [1, hops], block: [2, block] }));
 const PutReply = codec('PUT_REPLY', struct({ id: [0, id], hops: [1, hops], stored: [2, uint({ max: 255 })] }));
+const Have = codec('HAVE', struct({ nonce: [0, nonce], keys: [1, array(bytes({ len: 1 + KEY_LEN }), { min: 1, max: HAVE_MAX_KEYS })] }));
+const HaveReply = codec('HAVE_REPLY', struct({ nonce: [0, nonce], missing: [1, array(uint({ max: HAVE_MAX_KEYS - 1 }), { max: HAVE_MAX_KEYS })] }));
 const Ping = codec('PING', struct({ nonce: [0, nonce] }));
 const Pong = codec('PONG', struct({ nonce: [0, nonce] }));
 
@@ -98,6 +103,8 @@ export type PingMsg = { type: 'PING' } & Body<typeof Ping>;
 export type PongMsg = { type: 'PONG' } & Body<typeof Pong>;
 export type BlockReplyMsg = { type: 'BLOCK_REPLY' } & Body<typeof BlockReply>;
 export type PutReplyMsg = { type: 'PUT_REPLY' } & Body<typeof PutReply>;
+export type HaveMsg = { type: 'HAVE' } & Body<typeof Have>;
+export type HaveReplyMsg = { type: 'HAVE_REPLY' } & Body<typeof HaveReply>;
 export type RoutingMessage =
   | RouteMsg
   | RouteAcceptedMsg
@@ -108,7 +115,9 @@ export type RoutingMessage =
   | PingMsg
   | PongMsg
   | BlockReplyMsg
-  | PutReplyMsg;
+  | PutReplyMsg
+  | HaveMsg
+  | HaveReplyMsg;
 export type MessageType = RoutingMessage['type'];
 
 export const MESSAGE_TYPES: Record<MessageType, number> = {
@@ -122,6 +131,8 @@ export const MESSAGE_TYPES: Record<MessageType, number> = {
   PONG: 0x08,
   BLOCK_REPLY: 0x09,
   PUT_REPLY: 0x0a,
+  HAVE: 0x0b,
+  HAVE_REPLY: 0x0c,
 };
 
 // Indexed by type byte; the body codec of each type.
@@ -137,6 +148,8 @@ for (const [name, c] of [
   ['PONG', Pong],
   ['BLOCK_REPLY', BlockReply],
   ['PUT_REPLY', PutReply],
+  ['HAVE', Have],
+  ['HAVE_REPLY', HaveReply],
 ] as const) {
   CODECS[MESSAGE_TYPES[name]] = [name, c];
 }
@@ -150,7 +163,8 @@ export function peekType(bytes: Uint8Array): MessageType | undefined {
 export function encodeMessage(m: RoutingMessage): Uint8Array {
   const entry = CODECS[MESSAGE_TYPES[m.type]];
   if (entry === undefined) throw new TypeError(`encodeMessage: unknown type ${String((m as { type: unknown }).type)}`);
-  if (m.type === 'ROUTE' && routeShapeError(m) !== undefined) throw new TypeError(`encodeMessage: ${routeShapeError(m)}`);
+  const shape = shapeError(m);
+  if (shape !== undefined) throw new TypeError(`encodeMessage: ${shape}`);
   const { type: _type, ...body } = m;
   const encoded = entry[1].encode(body);
   const out = new Uint8Array(encoded.length + 1);
@@ -169,11 +183,21 @@ export function decodeMessage(bytes: Uint8Array): RoutingMessage {
   const [type, c] = entry;
   const body = decodeOr('BAD_MESSAGE', type, () => c.decode(bytes.subarray(1)));
   const m = { type, ...body } as RoutingMessage;
-  if (m.type === 'ROUTE') {
-    const err = routeShapeError(m);
-    if (err !== undefined) throw new RoutingError('BAD_MESSAGE', `ROUTE: ${err}`);
-  }
+  const err = shapeError(m);
+  if (err !== undefined) throw new RoutingError('BAD_MESSAGE', `${m.type}: ${err}`);
   return m;
+}
+
+/** Rules across fields that the struct schemas cannot say. */
+function shapeError(m: RoutingMessage): string | undefined {
+  if (m.type === 'ROUTE') return routeShapeError(m);
+  if (m.type === 'HAVE') {
+    for (const k of m.keys) if (k[0] > 1) return 'unknown block kind';
+  }
+  if (m.type === 'HAVE_REPLY') {
+    for (let i = 1; i < m.missing.length; i++) if (m.missing[i] <= m.missing[i - 1]) return 'missing indices must ascend';
+  }
+  return undefined;
 }
 
 /** Which ROUTE fields each purpose takes: FIND_NODE no kind and no block, GET_BLOCK a kind,

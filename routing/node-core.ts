@@ -11,7 +11,8 @@
 //   peerConnected/peerDisconnected(id, now)  link events
 // and carries out the returned Outputs (routing/outputs.ts): send bytes, report finished lookups,
 // fetches and inserts, schedule the next tick. The block store (store/block-store.ts) is injected;
-// without one the node relays blocks but neither serves, caches nor stores any. Time comes in as `now` (ms), randomness from the injected source,
+// without one the node relays blocks but neither serves, caches nor stores any; the blocks it keeps
+// are repaired (re-replicated) by routing/repair.ts from tick(). Time comes in as `now` (ms), randomness from the injected source,
 // descriptors are checked by the injected reader, timeouts are the driver's RoutingPolicy.
 // Malformed input is dropped silently (counted in stats), never answered, never thrown.
 
@@ -27,6 +28,7 @@ import { Membership, type MembershipStats } from './membership.ts';
 import { decodeMessage, PURPOSES, type Purpose, type RoutingMessage } from './messages.ts';
 import type { Output } from './outputs.ts';
 import { resolvePolicy, type RoutingPolicy } from './policy.ts';
+import { Repair, type RepairStats } from './repair.ts';
 import { Router, type RouterStats } from './router.ts';
 import type { RandomSource } from './runtime.ts';
 import { RoutingTable, type TableOptions } from './table.ts';
@@ -47,7 +49,7 @@ export interface NodeCoreConfig {
   store?: BlockStore;
 }
 
-export interface CoreStats extends RouterStats, MembershipStats {
+export interface CoreStats extends RouterStats, MembershipStats, RepairStats {
   peers: number;
   activeRequests: number;
   activeLookups: number;
@@ -57,6 +59,7 @@ export interface CoreStats extends RouterStats, MembershipStats {
 export class NodeCore {
   private readonly ctx: CoreContext;
   private readonly router: Router;
+  private readonly repair: Repair;
   private readonly membership: Membership;
   private announcedWake = -Infinity;
   private dropped = 0;
@@ -72,7 +75,8 @@ export class NodeCore {
       config.descriptors ?? new DescriptorCache(),
       config.hash ?? nodeBackend.sha256,
     );
-    this.router = new Router(this.ctx, config.store);
+    this.repair = new Repair(this.ctx, config.store, now);
+    this.router = new Router(this.ctx, config.store, this.repair);
     this.membership = new Membership(this.ctx, now);
   }
 
@@ -185,6 +189,7 @@ export class NodeCore {
     return this.run(now, () => {
       this.router.tick(now);
       this.membership.tick(now);
+      this.repair.tick(now);
     });
   }
 
@@ -203,6 +208,7 @@ export class NodeCore {
     return {
       ...this.router.stats,
       ...this.membership.stats,
+      ...this.repair.stats,
       peers: this.ctx.table.size,
       activeRequests: this.router.activeRequests,
       activeLookups: this.membership.activeLookups,
@@ -228,6 +234,10 @@ export class NodeCore {
         return this.membership.onPexRequest(from, m, now);
       case 'PEX_RESPONSE':
         return this.membership.onPexResponse(from, m, now);
+      case 'HAVE':
+        return this.repair.onHave(from, m, now);
+      case 'HAVE_REPLY':
+        return this.repair.onHaveReply(from, m, now);
       case 'PING':
         return this.membership.onPing(from, m);
       case 'PONG':
@@ -245,7 +255,7 @@ export class NodeCore {
     } finally {
       this.ctx.out = [];
     }
-    const next = Math.min(this.router.nextDeadline(), this.membership.nextDeadline());
+    const next = Math.min(this.router.nextDeadline(), this.membership.nextDeadline(), this.repair.nextDeadline());
     if (next < this.announcedWake || this.announcedWake <= now) {
       this.announcedWake = next;
       out.push({ kind: 'wake', at: next });

@@ -15,6 +15,12 @@ import {
   DEFAULT_PEX_TIMEOUT_MS,
   DEFAULT_PING_TIMEOUT_MS,
   DEFAULT_REFRESH_INTERVAL_MS,
+  DEFAULT_REPAIR_CACHE_KEYS,
+  DEFAULT_REPAIR_INTERVAL_MS,
+  DEFAULT_REPAIR_KEYS_PER_STEP,
+  DEFAULT_REPAIR_MAX_KEYS,
+  DEFAULT_REPAIR_MAX_QUERIES,
+  DEFAULT_REPAIR_STEP_MS,
   DEFAULT_REPLY_TIMEOUT_MS,
   DEFAULT_SELF_LOOKUP_INTERVAL_MS,
   DEFAULT_SILENT_PING_MS,
@@ -58,6 +64,16 @@ export interface RoutingPolicy {
   pexServePerSec: number;
   /** Copies an insert aims for (the closest node's own and its replicas); 1..16. */
   replicas: number;
+  /** Repair (routing/repair.ts): a walk over the blocks we hold every repairIntervalMs (±10 %
+   *  jitter; 0 turns repair off), repairKeysPerStep keys per step, steps repairStepMs apart, at
+   *  most repairMaxQueries HAVE queries in flight; the index remembers repairMaxKeys 'store'-role
+   *  keys and repairCacheKeys 'cache'-role keys. */
+  repairIntervalMs: number;
+  repairKeysPerStep: number;
+  repairStepMs: number;
+  repairMaxQueries: number;
+  repairMaxKeys: number;
+  repairCacheKeys: number;
   /** Whether our PEX requests carry our own descriptor (a node that should stay unlisted says no). */
   announce: boolean;
 }
@@ -83,6 +99,12 @@ export const DEFAULT_POLICY: Readonly<RoutingPolicy> = Object.freeze({
   silentPingsPerChore: 2,
   pexServePerSec: DEFAULT_PEX_SERVE_PER_SEC,
   replicas: BLOCK_REPLICAS,
+  repairIntervalMs: DEFAULT_REPAIR_INTERVAL_MS,
+  repairKeysPerStep: DEFAULT_REPAIR_KEYS_PER_STEP,
+  repairStepMs: DEFAULT_REPAIR_STEP_MS,
+  repairMaxQueries: DEFAULT_REPAIR_MAX_QUERIES,
+  repairMaxKeys: DEFAULT_REPAIR_MAX_KEYS,
+  repairCacheKeys: DEFAULT_REPAIR_CACHE_KEYS,
   announce: true,
 });
 
@@ -98,6 +120,9 @@ export function resolvePolicy(p: Partial<RoutingPolicy> = {}): RoutingPolicy {
   }
   if (out.pexAsk < 1 || out.pexAsk > PEX_MAX) throw new RangeError(`routing policy: pexAsk must be 1..${PEX_MAX}`);
   if (!Number.isInteger(out.replicas) || out.replicas < 1 || out.replicas > 16) throw new RangeError('routing policy: replicas must be 1..16');
+  if (out.repairKeysPerStep < 1 || out.repairStepMs < 1 || out.repairMaxQueries < 1) {
+    throw new RangeError('routing policy: repairKeysPerStep, repairStepMs and repairMaxQueries must be at least 1');
+  }
   if (out.maintenanceIntervalMs < 1) throw new RangeError('routing policy: maintenanceIntervalMs must be positive');
   return out;
 }

@@ -41,6 +41,8 @@
 //   it fetches or inserts to its own store, neither role; if it is itself the closest, it sends
 //   policy.replicas replicas and keeps none (DESIGN.md: "The client's own requests never write to
 //   its shared store"). Only relaying hops cache.
+// - Repair (routing/repair.ts) learns every block kept here, in either role, and tops up the copies
+//   as holders fail; a PUT_REPLY to one of its STORE_BLOCK copies matches no state and is ignored.
 
 import type { BlockKind, BlockStore } from '../store/block-store.ts';
 import { verifyBlock } from '../store/block-verify.ts';
@@ -58,6 +60,7 @@ import type {
   RouteReplyMsg,
 } from './messages.ts';
 import type { LookupFailure } from './outputs.ts';
+import type { Repair } from './repair.ts';
 import type { PeerEntry } from './table.ts';
 
 interface Attempt {
@@ -132,6 +135,7 @@ export class Router {
   constructor(
     private readonly ctx: CoreContext,
     private readonly store: BlockStore | undefined,
+    private readonly repair?: Repair,
   ) {
     this.secret = ctx.random(32);
   }
@@ -161,7 +165,7 @@ export class Router {
 
   onRoute(from: NodeId, m: RouteMsg, now: number): void {
     if (m.purpose === 'STORE_BLOCK') {
-      this.onStoreReplica(from, m);
+      this.onStoreReplica(from, m, now);
       return;
     }
     const k = idHex(m.id);
@@ -191,7 +195,7 @@ export class Router {
     }
     if (m.purpose === 'PUT_BLOCK') {
       if (!this.verified(from, m.kind!, m.key, m.block!)) return; // garbage gets silence
-      this.keep(m.kind!, m.key, m.block!, 'cache');
+      this.keep(m.kind!, m.key, m.block!, 'cache', now);
     }
     this.stats.requestsHandled++;
     const blockArgs = m.kind === undefined ? undefined : { kind: m.kind, block: m.block };
@@ -199,9 +203,9 @@ export class Router {
   }
 
   /** A replica from the node closest to the key: verify, store, acknowledge; never routed on. */
-  private onStoreReplica(from: NodeId, m: RouteMsg): void {
+  private onStoreReplica(from: NodeId, m: RouteMsg, now: number): void {
     if (!this.verified(from, m.kind!, m.key, m.block!)) return;
-    const stored = this.keep(m.kind!, m.key, m.block!, 'store') ? 1 : 0;
+    const stored = this.keep(m.kind!, m.key, m.block!, 'store', now) ? 1 : 0;
     this.ctx.send(from, { type: 'PUT_REPLY', id: m.id, hops: 0, stored });
   }
 
@@ -219,7 +223,7 @@ export class Router {
     const hops = Math.min(m.hops + 1, 255);
     this.finish(s);
     if (s.pred !== null) {
-      this.keep(s.kind!, s.key, m.block, 'cache');
+      this.keep(s.kind!, s.key, m.block, 'cache', now);
       this.ctx.send(s.pred, { type: 'BLOCK_REPLY', id: s.id, hops, block: m.block });
     } else {
       this.ctx.emit({ kind: 'fetchDone', requestId: s.id, result: { ok: true, block: m.block, hops } });
@@ -429,7 +433,7 @@ export class Router {
   /** The end of an insert's route: store here (unless we originated it), replicate, then answer. */
   private storeHere(s: RequestState, now: number): void {
     const kind = s.kind!, block = s.block!;
-    const stored = s.pred !== null && this.keep(kind, s.key, block, 'store') ? 1 : 0;
+    const stored = s.pred !== null && this.keep(kind, s.key, block, 'store', now) ? 1 : 0;
     const want = Math.max(0, this.ctx.policy.replicas - (s.pred === null ? 0 : 1));
     const peers = this.ctx.table.closest(s.key, want, (e) => e.failures === 0 && e.badBlocks === 0);
     s.replicas = { pending: peers.length, stored, deadline: now + this.ctx.policy.ackTimeoutMs };
@@ -471,8 +475,9 @@ export class Router {
   }
 
   /** Puts a verified block into our store (if we have one); returns whether it was kept. */
-  private keep(kind: BlockKind, key: Uint8Array, block: Uint8Array, role: 'store' | 'cache'): boolean {
+  private keep(kind: BlockKind, key: Uint8Array, block: Uint8Array, role: 'store' | 'cache', now: number): boolean {
     if (this.store === undefined || !this.store.put(kind, key, block, role)) return false;
+    this.repair?.noteKept(kind, key, role, now);
     if (role === 'store') this.stats.blocksStored++;
     else this.stats.blocksCached++;
     return true;

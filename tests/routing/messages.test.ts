@@ -2,10 +2,10 @@
 // trailing bytes, out-of-range fields, unknown fields and oversized lists are RoutingError
 // BAD_MESSAGE; random and mutated inputs never throw anything else.
 import t from 'tap';
-import { BLOCK_MAX_LEN, HTL_MAX, PEX_MAX, WIRE_MAX_MESSAGE } from '../../routing/constants.ts';
+import { BLOCK_MAX_LEN, HAVE_MAX_KEYS, HTL_MAX, PEX_MAX, WIRE_MAX_MESSAGE } from '../../routing/constants.ts';
 import { decodeMessage, encodeMessage, MESSAGE_TYPES, peekType, type RoutingMessage } from '../../routing/messages.ts';
 import { SeededRandom } from '../../routing/runtime.ts';
-import { codec, struct, bytes, uint } from '../../routing/wire/schema.ts';
+import { array, codec, struct, bytes, uint } from '../../routing/wire/schema.ts';
 
 const rng = new SeededRandom(21);
 const id = rng.bytes(16), key = rng.bytes(32), nonce = rng.bytes(8), desc = rng.bytes(170);
@@ -30,6 +30,10 @@ const SAMPLES: RoutingMessage[] = [
   { type: 'BLOCK_REPLY', id, hops: 4, block: rng.bytes(200) },
   { type: 'PUT_REPLY', id, hops: 2, stored: 3 },
   { type: 'ROUTE_REJECT', id, reason: 'NOT_FOUND' },
+  { type: 'HAVE', nonce, keys: [Uint8Array.of(0, ...key)] },
+  { type: 'HAVE', nonce, keys: Array.from({ length: HAVE_MAX_KEYS }, (_, i) => Uint8Array.of(i & 1, ...key)) },
+  { type: 'HAVE_REPLY', nonce, missing: [] },
+  { type: 'HAVE_REPLY', nonce, missing: [0, 5, HAVE_MAX_KEYS - 1] },
 ];
 const bad = { name: 'RoutingError', code: 'BAD_MESSAGE' };
 
@@ -129,4 +133,21 @@ t.test('random and mutated inputs only ever throw RoutingError', async (t) => {
     }
   }
   t.ok(refused > 1000, `refused ${refused}, decoded ${decoded}`);
+});
+
+t.test('HAVE and HAVE_REPLY: kinds, list bounds and order are checked', async (t) => {
+  const RawHave = codec('H', struct({ nonce: [0, bytes({ len: 8 })], keys: [1, array(bytes({ min: 0, max: 64 }), { max: 100 })] }));
+  const have = (keys: Uint8Array[]) => Uint8Array.from([MESSAGE_TYPES.HAVE, ...RawHave.encode({ nonce, keys })]);
+  t.ok(decodeMessage(have([Uint8Array.of(1, ...key)])), 'an SSK key');
+  t.throws(() => decodeMessage(have([Uint8Array.of(2, ...key)])), bad, 'unknown kind byte');
+  t.throws(() => decodeMessage(have([])), bad, 'no key');
+  t.throws(() => decodeMessage(have([key])), bad, 'a key without its kind byte');
+  t.throws(() => decodeMessage(have(Array.from({ length: HAVE_MAX_KEYS + 1 }, () => Uint8Array.of(0, ...key)))), bad, 'too many keys');
+  t.throws(() => encodeMessage({ type: 'HAVE', nonce, keys: [Uint8Array.of(7, ...key)] }), TypeError, 'our own bug: a TypeError');
+  const RawReply = codec('R', struct({ nonce: [0, bytes({ len: 8 })], missing: [1, array(uint({ max: 1000 }), { max: 100 })] }));
+  const reply = (missing: number[]) => Uint8Array.from([MESSAGE_TYPES.HAVE_REPLY, ...RawReply.encode({ nonce, missing })]);
+  t.same(decodeMessage(reply([1, 2])), { type: 'HAVE_REPLY', nonce, missing: [1, 2] });
+  t.throws(() => decodeMessage(reply([2, 1])), bad, 'descending');
+  t.throws(() => decodeMessage(reply([1, 1])), bad, 'repeated');
+  t.throws(() => decodeMessage(reply([HAVE_MAX_KEYS])), bad, 'index beyond any HAVE');
 });

@@ -26,6 +26,8 @@ const messages: RoutingMessage[] = [
   { type: 'BLOCK_REPLY', id, hops: 2, block: fill(200, 5) },
   { type: 'PUT_REPLY', id, hops: 1, stored: 3 },
   { type: 'PING', nonce },
+  { type: 'HAVE', nonce, keys: [fill(33, 0), fill(33, 1).fill(0, 0, 1)] },
+  { type: 'HAVE_REPLY', nonce, missing: [0, 3, 7] },
 ];
 
 // A real manifest root: insert small and larger content with a discarding store, keep the blocks.

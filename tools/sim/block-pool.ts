@@ -79,6 +79,11 @@ export class PooledStore implements BlockStore {
     return true;
   }
 
+  /** The role a block is held in, by its pool key (kind ‖ hex key), for the simulator's census. */
+  roleOf(poolKey: string): StoreRole | undefined {
+    return this.stored.has(poolKey) ? 'store' : this.cached.has(poolKey) ? 'cache' : undefined;
+  }
+
   stats(): BlockStoreStats {
     const size = 32 * 1024;
     return {

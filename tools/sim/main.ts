@@ -1,4 +1,4 @@
-// `npm run sim -- --nodes N --seed S [--churn F] [--lookups L] [--blocks B] [--corrupt F] [--json]`: runs the routing core
+// `npm run sim -- --nodes N --seed S [--churn F] [--lookups L] [--blocks B] [--corrupt F] [--heal S] [--churn-waves W] [--json]`: runs the routing core
 // over the in-memory network and virtual clock (tools/sim/scenario.ts) and prints lookup success
 // rate, hops (mean, p50, p99), messages per lookup, wall time and peak memory. With --json the
 // last line of output is one JSON object; all of it is a function of the options except `wallMs`
@@ -7,13 +7,16 @@
 import { formatReport } from './metrics.ts';
 import { runSimulation, type SimOptions } from './scenario.ts';
 
-const USAGE = `usage: npm run sim -- --nodes N --seed S [--churn F] [--lookups L] [--blocks B] [--corrupt F] [--json]
+const USAGE = `usage: npm run sim -- --nodes N --seed S [--churn F] [--lookups L] [--blocks B] [--corrupt F] [--heal S] [--churn-waves W] [--json]
   --nodes N       number of nodes (>= 2)
   --seed S        PRNG seed (integer); the same seed gives the same output
   --churn F       fraction of nodes killed abruptly after the network forms (0 <= F < 1; default 0)
   --lookups L     lookups after formation (default 1000)
   --blocks B      insert B CHK blocks from random nodes before churn, fetch each after it (default 0)
   --corrupt F     fraction of live nodes serving corrupted blocks during the fetches (0 <= F < 1)
+  --churn-waves W the churn in W equal waves, --heal seconds apart (default 1: all at once)
+  --heal S        virtual seconds for repair between the churn and the fetches (default 1.25
+                  repair intervals = 750 when --blocks > 0; 0: fetch at once, no repair)
   --window W      block requests in flight at once (default 32)
   --cache C       blocks each node caches (default 100)
   --k K           routing table bucket size (default 16)
@@ -43,6 +46,8 @@ function parse(argv: string[]): { opts: SimOptions; json: boolean; quiet: boolea
       case '--blocks': opts.blocks = num(a, argv[++i], true); break;
       case '--corrupt': opts.corrupt = num(a, argv[++i], false); break;
       case '--window': opts.window = num(a, argv[++i], true); break;
+      case '--heal': opts.heal = num(a, argv[++i], false); break;
+      case '--churn-waves': opts.churnWaves = num(a, argv[++i], true); break;
       case '--cache': opts.cacheBlocks = num(a, argv[++i], true); break;
       case '--json': json = true; break;
       case '--quiet': quiet = true; break;

@@ -20,7 +20,7 @@ export function formatReport(r: SimResult, cost?: RunCost): string[] {
   const failures = Object.entries(r.failures).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
   const rows: [string, string][] = [
     ['nodes', `${r.nodes} (seed ${r.seed})`],
-    ['churn', `${r.churn} (${r.killed} nodes killed abruptly)`],
+    ['churn', `${r.churn} (${r.killed} nodes killed abruptly${r.churnWaves > 1 ? `, in ${r.churnWaves} waves` : ''})`],
     ['formation', `${r.formation.joined} joined in ${r.formation.virtualSeconds.toFixed(0)} s virtual, ${r.formation.messagesPerNode} messages/node`],
     ['table size', `mean ${r.formation.meanPeers}, min ${r.formation.minPeers}, max ${r.formation.maxPeers}`],
     ['lookups', `${r.lookups}`],
@@ -36,6 +36,11 @@ export function formatReport(r: SimResult, cost?: RunCost): string[] {
     const fails = (f: object) => Object.entries(f).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
     const i = b.inserts, f = b.fetches;
     rows.push(['inserts', `${i.blocks} blocks: ${pct(i.successRate)} on all replicas (${i.partial} partial, failures: ${fails(i.failures)}), mean ${i.meanStored} copies, ${i.meanHops} hops, ${i.messagesPerInsert} messages/insert`]);
+    const h = b.heal;
+    if (h.seconds > 0) {
+      rows.push(['heal', `${h.seconds} s virtual: blocks with a live 'store' copy ${h.storedBefore} -> ${h.storedAfter}, with any live copy ${h.anyBefore} -> ${h.anyAfter}, mean 'store' copies ${h.meanStoreCopiesBefore} -> ${h.meanStoreCopiesAfter}`]);
+      rows.push(['repair traffic', `${h.repairMessagesPerNodePerInterval} messages/node/interval (${fails(h.repairMessages)}; membership meanwhile ${h.otherMessages})`]);
+    } else rows.push(['heal', `none: blocks with a live 'store' copy ${h.storedBefore}, with any live copy ${h.anyBefore}`]);
     rows.push(['fetch success', `${pct(f.successRate)}, first try ${pct(f.firstTrySuccessRate)} (${f.succeeded} ok, ${f.retried} retried, failures: ${fails(f.failures)}; ${b.corruptNodes} corrupting nodes, ${b.badBlocksDetected} bad blocks caught)`]);
     rows.push(['fetch hops', `mean ${f.meanHops}, p50 ${f.p50Hops}, p99 ${f.p99Hops}; ${f.messagesPerFetch} messages/fetch`]);
     rows.push(['fetch latency', `mean ${f.latencyMeanMs} ms, p99 ${f.latencyP99Ms} ms (virtual)`]);

@@ -15,10 +15,15 @@
 // (ROUTE, ROUTE_ACCEPTED, ROUTE_REPLY, ROUTE_REJECT) sent during the lookup phase, including those
 // lost to dead nodes, divided by the number of lookups; membership traffic is reported apart.
 //
+// Churn may come in `churnWaves` equal waves, `heal` seconds of virtual time apart (repair runs in
+// between); the default is one wave, all at once.
+//
 // With `blocks` > 0 (issue 4 part 3, tools/sim/block-phase.ts): after formation and before churn,
 // B CHK blocks are inserted from random nodes; after churn (and the lookups), a `corrupt` fraction
 // of the survivors starts flipping a byte of every block it sends back, and each block is fetched
-// once from another random live node, `window` requests in flight at a time. Every node's store is
+// once from another random live node, `window` requests in flight at a time. Between the churn
+// (and lookups) and the fetches, `heal` seconds of virtual time pass with no user traffic
+// (tools/sim/heal-phase.ts), so repair (routing/repair.ts) can top up the copies. Every node's store is
 // a PooledStore over one shared BlockPool (one copy of each block in memory), its cache bounded to
 // `cacheBlocks` blocks.
 
@@ -29,8 +34,9 @@ import { BLOCK_REPLICAS, DEFAULT_FETCH_WINDOW } from '../../routing/constants.ts
 import { compareDistance, idEquals, idHex, type NodeId } from '../../routing/keyspace.ts';
 import type { MessageType } from '../../routing/messages.ts';
 import type { LookupFailure, LookupResult } from '../../routing/outputs.ts';
-import type { RoutingPolicy } from '../../routing/policy.ts';
+import { DEFAULT_POLICY, type RoutingPolicy } from '../../routing/policy.ts';
 import { fetchBlocks, insertBlocks, type FetchStats, type InsertStats } from './block-phase.ts';
+import { heal, type HealStats } from './heal-phase.ts';
 import { BlockPool, PooledStore } from './block-pool.ts';
 import { VirtualClock } from './clock.ts';
 import { percentile } from './metrics.ts';
@@ -54,6 +60,11 @@ export interface SimOptions {
   window?: number; // block requests in flight at once (inserts and fetches)
   cacheBlocks?: number; // 'cache' role bound per node, in blocks
   retries?: number; // times a failed fetch is retried by its originator (default 1)
+  /** Virtual seconds between the churn (and lookups) and the fetches, for repair to run; default
+   *  HEAL_INTERVALS repair intervals when blocks > 0, 0 for none. */
+  heal?: number;
+  /** The churn comes in this many equal waves, `heal` seconds apart (default 1: all at once). */
+  churnWaves?: number;
   /** Progress lines (not part of the result); e.g. to stderr. */
   log?: (line: string) => void;
 }
@@ -62,6 +73,7 @@ export interface SimResult {
   nodes: number;
   seed: number;
   churn: number;
+  churnWaves: number;
   killed: number;
   lookups: number;
   successRate: number;
@@ -98,6 +110,7 @@ export interface SimResult {
     badBlocksDetected: number; // blocks that failed verification at a hop, over all nodes
     blocksServed: number;
     pooledBlocks: number;
+    heal: HealStats;
   };
 }
 
@@ -129,6 +142,10 @@ export function runSimulation(opts: SimOptions): SimResult {
   const window = opts.window ?? DEFAULT_FETCH_WINDOW;
   if (!Number.isInteger(window) || window < 1) throw new RangeError('simulation: window must be an integer >= 1');
   const cacheBlocks = opts.cacheBlocks ?? 100;
+  const healSeconds = opts.heal ?? (blocks > 0 ? defaultHealSeconds(policy) : 0);
+  const churnWaves = opts.churnWaves ?? 1;
+  if (!Number.isInteger(churnWaves) || churnWaves < 1) throw new RangeError('simulation: churnWaves must be an integer >= 1');
+  if (!(healSeconds >= 0 && Number.isFinite(healSeconds))) throw new RangeError('simulation: heal must be a number of seconds >= 0');
   const pool = new BlockPool();
 
   const clock = new VirtualClock(opts.seed, EPOCH);
@@ -140,6 +157,7 @@ export function runSimulation(opts: SimOptions): SimResult {
   const random = rng.source();
 
   const nodes: SimNode[] = [];
+  const stores: PooledStore[] = []; // by node index
   let joined = 0;
   const pending = new Map<string, { key: Uint8Array; started: number }>();
   const results: { key: Uint8Array; result: LookupResult | undefined; latency: number }[] = [];
@@ -170,6 +188,7 @@ export function runSimulation(opts: SimOptions): SimResult {
       );
       const self = descriptors.read(bytes, clock.now()); // the shared object every table will hold
       const store = new PooledStore(pool, cacheBlocks);
+      stores.push(store);
       const node = new SimNode(i, self, { random, descriptors, policy, table: { k: opts.k }, store }, net, events);
       const contacts: Uint8Array[] = [];
       const want = Math.min(contactsPerJoin, i);
@@ -216,8 +235,13 @@ export function runSimulation(opts: SimOptions): SimResult {
     const j = rng.int(i + 1);
     [order[i], order[j]] = [order[j], order[i]];
   }
+  // in `churnWaves` equal waves; between two waves, `heal` seconds pass (repair runs)
   const killed = Math.round(churn * n);
-  for (let i = 0; i < killed; i++) nodes[order[i]].kill();
+  for (let w = 0; w < churnWaves; w++) {
+    if (w > 0 && healSeconds > 0) clock.runUntil(clock.now() + healSeconds * 1000);
+    const from = Math.round((w * killed) / churnWaves), to = Math.round(((w + 1) * killed) / churnWaves);
+    for (let i = from; i < to; i++) nodes[order[i]].kill();
+  }
   const live = nodes.filter((x) => x.alive);
 
   // --- lookups from random live nodes ---
@@ -247,6 +271,8 @@ export function runSimulation(opts: SimOptions): SimResult {
       [honest[i], honest[j]] = [honest[j], honest[i]];
       honest[i].corrupt = true;
     }
+    const healed = heal({ clock, net, live, stores, keys: inserted.inserted.map((b) => b.key), seconds: healSeconds, intervalMs: policy.repairIntervalMs ?? DEFAULT_POLICY.repairIntervalMs });
+    if (healSeconds > 0) log(`  healed for ${healSeconds} s: blocks with a live 'store' copy ${healed.storedBefore} -> ${healed.storedAfter}, with any live copy ${healed.anyBefore} -> ${healed.anyAfter}`);
     const badBefore = sumStat(nodes, 'badBlocks'), servedBefore = sumStat(nodes, 'blocksServed');
     const fetches = fetchBlocks(env, inserted.inserted, live);
     log(`  fetched ${blocks} blocks: ${(100 * fetches.successRate).toFixed(2)} %`);
@@ -258,6 +284,7 @@ export function runSimulation(opts: SimOptions): SimResult {
       badBlocksDetected: sumStat(nodes, 'badBlocks') - badBefore,
       blocksServed: sumStat(nodes, 'blocksServed') - servedBefore,
       pooledBlocks: pool.size,
+      heal: healed,
     };
   }
 
@@ -290,6 +317,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     nodes: n,
     seed: opts.seed,
     churn,
+    churnWaves,
     killed,
     lookups,
     successRate: round(lookups === 0 ? 0 : succeeded / lookups, 6),
@@ -318,6 +346,13 @@ export function runSimulation(opts: SimOptions): SimResult {
     events: clock.steps,
     ...(blockPhase === undefined ? {} : { blockPhase }),
   };
+}
+
+/** Repair intervals of virtual time the default heal period lasts: one (±10 % jitter), plus slack. */
+export const HEAL_INTERVALS = 1.25;
+
+export function defaultHealSeconds(policy: Partial<RoutingPolicy>): number {
+  return Math.round((HEAL_INTERVALS * (policy.repairIntervalMs ?? DEFAULT_POLICY.repairIntervalMs)) / 1000);
 }
 
 function sumRouting(nodes: SimNode[]): SimResult['routing'] {
