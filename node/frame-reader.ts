@@ -1,8 +1,9 @@
 // Pure, bounded parser of a link's byte stream into frames: u16 big-endian length ‖ that many
 // bytes (a Noise message, at most 65535 bytes). Socket chunks of any size go in; whole frames come
-// out as fresh copies (never views into socket memory). A partial frame is held in one fixed
-// buffer, so a peer that trickles one byte at a time costs O(n) work, not O(n²), and memory per
-// link never exceeds one frame.
+// out as fresh copies (push), or as views handed to a callback that consumes them at once (each,
+// the link's path: it decrypts each frame into a fresh buffer, so copying it first would be waste).
+// A partial frame is held in one fixed buffer, so a peer that trickles one byte at a time costs
+// O(n) work, not O(n²), and memory per link never exceeds one frame.
 
 import { LinkError } from './link-errors.ts';
 
@@ -14,9 +15,23 @@ export class FrameReader {
     this.pending = new Uint8Array(maxFrame + 2);
   }
 
-  /** Feeds bytes; returns every complete frame. Throws LinkError BAD_FRAME on a bad length. */
+  /** Feeds bytes; returns every complete frame, each a fresh copy. Throws LinkError BAD_FRAME on a bad length. */
   push(chunk: Uint8Array): Uint8Array[] {
     const frames: Uint8Array[] = [];
+    this.each(chunk, (f) => {
+      frames.push(copyOf(f));
+      return true;
+    });
+    return frames;
+  }
+
+  /**
+   * Feeds bytes and hands each complete frame to `onFrame` as it is found, without copying: the
+   * frame is a view into `chunk` or into this reader's buffer, valid only during the call (the
+   * link decrypts it into a fresh buffer at once). Stops early when `onFrame` returns false; the
+   * rest of the chunk is dropped (the link is closing). Throws LinkError BAD_FRAME on a bad length.
+   */
+  each(chunk: Uint8Array, onFrame: (frame: Uint8Array) => boolean): void {
     let o = 0;
     while (o < chunk.length) {
       if (this.have < 2) {
@@ -30,17 +45,18 @@ export class FrameReader {
       }
       const need = this.frameLen() + 2 - this.have;
       const n = Math.min(need, chunk.length - o);
+      let frame: Uint8Array | null = null;
       if (this.have === 2 && n === need) {
-        frames.push(copyOf(chunk.subarray(o, o + n))); // whole frame in this chunk: one copy
+        frame = chunk.subarray(o, o + n); // whole frame in this chunk
       } else {
         this.pending.set(chunk.subarray(o, o + n), this.have);
         this.have += n;
-        if (n === need) frames.push(copyOf(this.pending.subarray(2, this.have)));
+        if (n === need) frame = this.pending.subarray(2, this.have);
       }
       o += n;
       if (n === need) this.have = 0;
+      if (frame !== null && !onFrame(frame)) return;
     }
-    return frames;
   }
 
   private frameLen(): number {

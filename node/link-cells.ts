@@ -4,7 +4,7 @@
 // with a bound. Decoding is strict: a wrong length, an unknown command, or an oversize or malformed
 // message is a LinkError, never a crash.
 
-import { CELL_BODY_LEN, CELL_LEN, CellCommand, MAX_LINK_MESSAGE } from './constants.ts';
+import { CELL_BODY_LEN, CELL_HEADER_LEN, CELL_LEN, CellCommand, MAX_LINK_MESSAGE } from './constants.ts';
 import { LinkError } from './link-errors.ts';
 
 export interface Cell {
@@ -41,14 +41,76 @@ export function decodeCells(plain: Uint8Array): Cell[] {
   return cells;
 }
 
+/**
+ * Checks a frame's plaintext the way decodeCells does (a whole number of cells, every command
+ * known) without copying anything out; returns the number of cells. The link then reads them in
+ * place (cellAt), so a bulk transfer costs no allocation per cell.
+ */
+export function checkCells(plain: Uint8Array): number {
+  if (plain.length === 0 || plain.length % CELL_LEN !== 0) {
+    throw new LinkError('BAD_FRAME', `frame of ${plain.length} bytes is not a whole number of cells`);
+  }
+  for (let o = 4; o < plain.length; o += CELL_LEN) {
+    if (!KNOWN_COMMANDS.has(plain[o] as number)) throw new LinkError('BAD_CELL', `unknown cell command ${plain[o]}`);
+  }
+  return plain.length / CELL_LEN;
+}
+
+/** The circuit id of the cell at byte offset `at` of a checked plaintext. */
+export function circIdAt(plain: Uint8Array, at: number): number {
+  return (((plain[at] as number) << 24) | ((plain[at + 1] as number) << 16) | ((plain[at + 2] as number) << 8) | (plain[at + 3] as number)) >>> 0;
+}
+
+/** Writes one cell at byte offset `at` of `out` (a frame's plaintext). */
+export function writeCell(out: Uint8Array, at: number, c: Cell): void {
+  if (c.body.length !== CELL_BODY_LEN) throw new RangeError('cell body must be 509 bytes');
+  const id = c.circId >>> 0;
+  out[at] = id >>> 24;
+  out[at + 1] = (id >>> 16) & 0xff;
+  out[at + 2] = (id >>> 8) & 0xff;
+  out[at + 3] = id & 0xff;
+  out[at + 4] = c.command;
+  out.set(c.body, at + CELL_HEADER_LEN);
+}
+
 // MESSAGE cell body: flags (u8: bit 0 = more fragments follow) ‖ length (u16) ‖ data ‖ zero padding.
 const FRAG_HEADER = 3;
 export const FRAGMENT_DATA_LEN = CELL_BODY_LEN - FRAG_HEADER; // 506
 
-export function messageToCells(message: Uint8Array): Cell[] {
+/** How many MESSAGE cells a link message takes; RangeError if it is empty or over the limit. */
+export function messageCellCount(message: Uint8Array): number {
   if (message.length === 0 || message.length > MAX_LINK_MESSAGE) {
     throw new RangeError(`link message must be 1..${MAX_LINK_MESSAGE} bytes`);
   }
+  return Math.ceil(message.length / FRAGMENT_DATA_LEN);
+}
+
+/**
+ * Writes MESSAGE cells of `message`, from byte `from` on, straight into a frame's plaintext `out`
+ * at byte offset `at`, at most `maxCells` of them; returns where in the message it stopped. The
+ * same cells messageToCells makes, without a buffer per cell.
+ */
+export function writeMessageCells(message: Uint8Array, from: number, out: Uint8Array, at: number, maxCells: number): number {
+  let o = from;
+  for (let n = 0; n < maxCells && o < message.length; n++, o += FRAGMENT_DATA_LEN, at += CELL_LEN) {
+    const len = Math.min(FRAGMENT_DATA_LEN, message.length - o);
+    out[at] = 0; // circuit id 0
+    out[at + 1] = 0;
+    out[at + 2] = 0;
+    out[at + 3] = 0;
+    out[at + 4] = CellCommand.MESSAGE;
+    const b = at + CELL_HEADER_LEN;
+    out[b] = o + FRAGMENT_DATA_LEN < message.length ? 1 : 0;
+    out[b + 1] = len >>> 8;
+    out[b + 2] = len & 0xff;
+    out.set(message.subarray(o, o + len), b + FRAG_HEADER);
+    if (len < FRAGMENT_DATA_LEN) out.fill(0, b + FRAG_HEADER + len, b + CELL_BODY_LEN);
+  }
+  return Math.min(o, message.length);
+}
+
+export function messageToCells(message: Uint8Array): Cell[] {
+  messageCellCount(message);
   const cells: Cell[] = [];
   for (let o = 0; o < message.length; o += FRAGMENT_DATA_LEN) {
     const chunk = message.subarray(o, o + FRAGMENT_DATA_LEN);
@@ -62,33 +124,42 @@ export function messageToCells(message: Uint8Array): Cell[] {
   return cells;
 }
 
-/** Reassembles MESSAGE cells into link messages; one instance per link, bounded in memory. */
+/**
+ * Reassembles MESSAGE cells into link messages; one instance per link, bounded in memory: the
+ * fragments of a multi-cell message are copied into one scratch buffer of MAX_LINK_MESSAGE bytes
+ * (allocated on the first such message), and the whole message is copied out once at its end.
+ */
 export class MessageAssembler {
-  private parts: Uint8Array[] = [];
+  private scratch: Uint8Array | null = null;
   private size = 0;
 
   /** Feeds one MESSAGE cell; returns the whole message when its last fragment arrives. */
   push(cell: Cell): Uint8Array | undefined {
-    const b = cell.body;
-    if (cell.circId !== 0) throw new LinkError('BAD_CELL', 'MESSAGE cell on a circuit id');
-    const flags = b[0] as number;
-    const len = ((b[1] as number) << 8) | (b[2] as number);
+    return this.pushFragment(cell.circId, cell.body, 0);
+  }
+
+  /**
+   * Feeds one MESSAGE cell whose body starts at byte `at` of `buf` (e.g. a frame's plaintext, read
+   * in place; nothing of `buf` is kept). Same checks and result as push.
+   */
+  pushFragment(circId: number, buf: Uint8Array, at: number): Uint8Array | undefined {
+    if (circId !== 0) throw new LinkError('BAD_CELL', 'MESSAGE cell on a circuit id');
+    if (at < 0 || at + CELL_BODY_LEN > buf.length) throw new RangeError('fragment outside the buffer');
+    const flags = buf[at] as number;
+    const len = ((buf[at + 1] as number) << 8) | (buf[at + 2] as number);
     if (flags > 1 || len === 0 || len > FRAGMENT_DATA_LEN) throw new LinkError('BAD_CELL', 'malformed MESSAGE fragment');
-    for (let i = FRAG_HEADER + len; i < CELL_BODY_LEN; i++) {
-      if (b[i] !== 0) throw new LinkError('BAD_CELL', 'non-zero padding in MESSAGE fragment');
+    for (let i = at + FRAG_HEADER + len; i < at + CELL_BODY_LEN; i++) {
+      if (buf[i] !== 0) throw new LinkError('BAD_CELL', 'non-zero padding in MESSAGE fragment');
     }
     if (flags === 1 && len !== FRAGMENT_DATA_LEN) throw new LinkError('BAD_CELL', 'short non-final fragment');
+    const data = buf.subarray(at + FRAG_HEADER, at + FRAG_HEADER + len);
+    if (flags === 0 && this.size === 0) return data.slice(); // a one-cell message
+    if (this.size + len > MAX_LINK_MESSAGE) throw new LinkError('TOO_LARGE', 'link message over the size limit');
+    this.scratch ??= new Uint8Array(MAX_LINK_MESSAGE);
+    this.scratch.set(data, this.size);
     this.size += len;
-    if (this.size > MAX_LINK_MESSAGE) throw new LinkError('TOO_LARGE', 'link message over the size limit');
-    this.parts.push(b.subarray(FRAG_HEADER, FRAG_HEADER + len));
     if (flags === 1) return undefined;
-    const out = new Uint8Array(this.size);
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    this.parts = [];
+    const out = this.scratch.slice(0, this.size);
     this.size = 0;
     return out;
   }

@@ -10,7 +10,10 @@ import type { Socket } from 'node:net';
 import type { Transport } from '../crypto/noise.ts';
 import {
   CELL_BODY_LEN,
+  CELL_HEADER_LEN,
+  CELL_LEN,
   CellCommand,
+  FRAME_LEN_PREFIX,
   IDLE_PADDING_MAX_MS,
   IDLE_PADDING_MIN_MS,
   MAX_CELLS_PER_FRAME,
@@ -18,8 +21,17 @@ import {
   PEER_CELL_RATE,
   SEND_QUEUE_HIGH_WATER,
 } from './constants.ts';
-import { encodeFrame, type FrameReader } from './frame-reader.ts';
-import { type Cell, decodeCells, encodeCells, MessageAssembler, messageToCells } from './link-cells.ts';
+import type { FrameReader } from './frame-reader.ts';
+import {
+  type Cell,
+  checkCells,
+  circIdAt,
+  FRAGMENT_DATA_LEN,
+  MessageAssembler,
+  messageCellCount,
+  writeCell,
+  writeMessageCells,
+} from './link-cells.ts';
 import { LinkError } from './link-errors.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -49,13 +61,27 @@ export const defaultLinkPolicy = (): LinkPolicy => ({
   now: () => performance.now(),
 });
 
+/** A queued link message: its MESSAGE cells are written straight into frames, from byte `off` on. */
+interface QueuedMessage {
+  message: Uint8Array;
+  off: number;
+}
+
+// One frame's plaintext, shared by every link: flush fills it, encrypts it into a fresh buffer and is
+// done with it before returning (single-threaded, synchronous), so no link needs its own, and bulk
+// sends allocate only the ciphertext.
+const framePlain = new Uint8Array(MAX_CELLS_PER_FRAME * CELL_LEN);
+
 export class Link {
   readonly openedAt: number;
   readonly stats = { cellsIn: 0, cellsOut: 0, bytesIn: 0, bytesOut: 0, shed: 0 };
-  private queue: Cell[] = [];
+  private queue: Array<Cell | QueuedMessage> = []; // in send order; queue[head] is the next
+  private head = 0;
+  private queuedCells = 0;
   private flushScheduled = false;
   private closed = false;
   private paddingTimer: NodeJS.Timeout | null = null;
+  private paddingDue = 0; // policy.now() at which an idle link sends a PADDING cell
   private readonly assembler = new MessageAssembler();
   private readonly bucket: TokenBucket;
 
@@ -93,18 +119,35 @@ export class Link {
     return !this.closed;
   }
 
-  /** Queues a link-level message (routing protocol); false if shed under backpressure or closed. */
+  /**
+   * Queues a link-level message (routing protocol); false if shed under backpressure or closed.
+   * The bytes are read at the next flush (this turn's microtasks), not copied now: callers hand over
+   * a buffer they no longer change (the routing core encodes each message afresh).
+   */
   sendMessage(message: Uint8Array): boolean {
-    return this.sendCells(messageToCells(message));
+    const n = messageCellCount(message); // RangeError on an empty or oversize message
+    return this.enqueue({ message, off: 0 }, n);
   }
 
   sendCells(cells: Cell[]): boolean {
     if (this.closed) return false;
+    for (const c of cells) if (c.body.length !== CELL_BODY_LEN) throw new RangeError('cell body must be 509 bytes');
     if (this.socket.writableLength > this.policy.highWater) {
       this.stats.shed += cells.length;
       return false;
     }
-    this.queue.push(...cells);
+    for (const c of cells) this.enqueue(c, 1);
+    return true;
+  }
+
+  private enqueue(item: Cell | QueuedMessage, cells: number): boolean {
+    if (this.closed) return false;
+    if (this.socket.writableLength > this.policy.highWater) {
+      this.stats.shed += cells;
+      return false;
+    }
+    this.queue.push(item);
+    this.queuedCells += cells;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());
@@ -117,67 +160,108 @@ export class Link {
     this.closed = true;
     if (this.paddingTimer) clearTimeout(this.paddingTimer);
     this.queue = [];
+    this.head = 0;
+    this.queuedCells = 0;
     this.transport.close();
     this.socket.destroy();
     this.events.onClose(this, reason);
   }
 
+  /**
+   * Sends everything queued: frames of up to MAX_CELLS_PER_FRAME cells, each cell written once into
+   * the frame's plaintext, encrypted, and handed to the socket as length prefix and ciphertext
+   * (corked, so the kernel gets them in one writev, without a copy to join them).
+   */
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed) return;
+    this.socket.cork();
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_CELLS_PER_FRAME);
-        const frame = encodeFrame(this.transport.encrypt(encodeCells(batch)));
-        this.stats.cellsOut += batch.length;
-        this.stats.bytesOut += frame.length;
-        this.socket.write(frame);
+      while (this.queuedCells > 0) {
+        const n = Math.min(MAX_CELLS_PER_FRAME, this.queuedCells);
+        const plain = framePlain.subarray(0, n * CELL_LEN); // every byte is written below
+        for (let done = 0; done < n; ) {
+          const item = this.queue[this.head] as Cell | QueuedMessage;
+          if ('message' in item) {
+            const from = item.off;
+            item.off = writeMessageCells(item.message, from, plain, done * CELL_LEN, n - done);
+            done += Math.ceil((item.off - from) / FRAGMENT_DATA_LEN);
+            if (item.off < item.message.length) continue;
+          } else {
+            writeCell(plain, done * CELL_LEN, item);
+            done++;
+          }
+          this.head++;
+        }
+        this.queuedCells -= n;
+        const sealed = this.transport.encrypt(plain);
+        this.stats.cellsOut += n;
+        this.stats.bytesOut += sealed.length + FRAME_LEN_PREFIX;
+        this.socket.write(Uint8Array.of(sealed.length >>> 8, sealed.length & 0xff));
+        this.socket.write(sealed);
       }
+      this.queue = [];
+      this.head = 0;
     } catch (e) {
+      this.socket.uncork();
       this.close(new LinkError('CLOSED', `send failed: ${(e as Error).message}`));
       return;
     }
+    this.socket.uncork();
     this.armPadding();
   }
 
+  /**
+   * Sets the next idle-padding moment: a fresh random 1.5–9.5 s after this send. Busy links call
+   * this once per flush, so it only moves a deadline; the one timer per link checks the deadline
+   * when it fires and sleeps again if traffic went out meanwhile (no timer churn per frame).
+   */
   private armPadding(): void {
-    if (this.paddingTimer) clearTimeout(this.paddingTimer);
     const { paddingMinMs: lo, paddingMaxMs: hi } = this.policy;
+    const now = this.policy.now();
+    this.paddingDue = now + lo + this.policy.random01() * (hi - lo);
+    if (this.paddingTimer === null) this.schedulePadding(this.paddingDue - now);
+  }
+
+  private schedulePadding(ms: number): void {
     this.paddingTimer = setTimeout(() => {
-      this.sendCells([{ circId: 0, command: CellCommand.PADDING, body: new Uint8Array(CELL_BODY_LEN) }]);
-    }, lo + this.policy.random01() * (hi - lo));
+      this.paddingTimer = null;
+      if (this.closed) return;
+      const left = this.paddingDue - this.policy.now();
+      if (left > 0) return this.schedulePadding(left);
+      this.sendCells([{ circId: 0, command: CellCommand.PADDING, body: new Uint8Array(CELL_BODY_LEN) }]); // flush re-arms
+    }, Math.max(0, ms));
     this.paddingTimer.unref();
   }
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.stats.bytesIn += chunk.length;
-    let frames: Uint8Array[];
     try {
-      frames = this.reader.push(chunk);
+      this.reader.each(chunk, (f) => this.onFrame(f));
     } catch (e) {
       this.close(e instanceof LinkError ? e : new LinkError('BAD_FRAME', String(e)));
-      return;
     }
-    for (const f of frames) if (!this.onFrame(f)) return;
   }
 
-  /** Handles one frame; false once the link has been closed. */
+  /** Handles one frame (a view, consumed at once); false once the link has been closed. */
   private onFrame(frame: Uint8Array): boolean {
     try {
-      const cells = decodeCells(this.transport.decrypt(frame));
-      if (!this.bucket.take(cells.length, this.policy.now())) {
+      const plain = this.transport.decrypt(frame); // a fresh buffer: cells are read from it in place
+      const count = checkCells(plain);
+      if (!this.bucket.take(count, this.policy.now())) {
         throw new LinkError('RATE_LIMITED', `peer exceeded ${this.policy.cellRate} cells/s`);
       }
-      this.stats.cellsIn += cells.length;
-      for (const cell of cells) {
+      this.stats.cellsIn += count;
+      for (let at = 0; at < plain.length; at += CELL_LEN) {
         if (this.closed) return false;
-        if (cell.command === CellCommand.PADDING) continue;
-        if (cell.command === CellCommand.MESSAGE) {
-          const m = this.assembler.push(cell);
+        const command = plain[at + 4] as number;
+        if (command === CellCommand.PADDING) continue;
+        if (command === CellCommand.MESSAGE) {
+          const m = this.assembler.pushFragment(circIdAt(plain, at), plain, at + CELL_HEADER_LEN);
           if (m) this.events.onMessage(this, m);
         } else {
-          this.events.onCell(this, cell);
+          this.events.onCell(this, { circId: circIdAt(plain, at), command, body: plain.slice(at + CELL_HEADER_LEN, at + CELL_LEN) });
         }
       }
     } catch (e) {

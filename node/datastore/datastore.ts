@@ -8,7 +8,7 @@
 // - Verified: put checks the block against its routing key, and so does every get, after unsealing;
 //   a record that fails (bit rot, a torn write) is dropped from the index and never served.
 // - Crash-safe without syncing every write: writes go to the page cache, fdatasync runs in groups
-//   (every syncBytes or syncMs, and on flush/close). After a crash (SIGKILL, power loss) the index is
+//   (every syncBytes or syncMs, on the thread pool; synchronously on flush/close). After a crash (SIGKILL, power loss) the index is
 //   rebuilt from the segments; a scan stops at the first record whose header MAC (bound to its
 //   position) fails, i.e. a torn tail, and truncates it. Blocks in whole-looking records are still
 //   verified on get, so nothing torn is ever served.
@@ -85,6 +85,8 @@ export class Datastore implements BlockStore {
   private tornTails = 0;
   private compactions = 0;
   private closed = false;
+  private readonly syncing = new Map<Segment, number>(); // segment → background group syncing it
+  private group = 0;
 
   constructor(readonly dir: string, opts: DatastoreOptions) {
     this.maxBytes = opts.maxBytes;
@@ -161,8 +163,11 @@ export class Datastore implements BlockStore {
 
   flush(): void {
     if (this.closed) return;
-    for (const s of this.dirty) fs.fdatasyncSync(s.fd);
+    // Segments of a background group still in flight are synced again here: flush promises
+    // durability now, and the thread pool may not even have started on them.
+    for (const s of new Set([...this.dirty, ...this.syncing.keys()])) if (this.segs.get(s.id) === s) fs.fdatasyncSync(s.fd);
     this.dirty.clear();
+    this.syncing.clear();
     this.unsynced = 0;
     this.lastSync = performance.now();
   }
@@ -234,7 +239,29 @@ export class Datastore implements BlockStore {
   private wrote(seg: Segment, n: number): void {
     this.dirty.add(seg);
     this.unsynced += n;
-    if (this.unsynced >= this.syncBytes || performance.now() - this.lastSync >= this.syncMs) this.flush();
+    if (this.unsynced >= this.syncBytes || performance.now() - this.lastSync >= this.syncMs) this.syncInBackground();
+  }
+
+  /**
+   * A group commit off the event loop: fdatasync the dirty segments on libuv's thread pool, so a
+   * node relaying at full speed does not stall for the disk. The index is updated as before (a
+   * crash before the sync loses what the page cache held, as it would with a synchronous sync a
+   * moment later; the scan at open cuts any torn tail). One group at a time; flush() and close()
+   * stay synchronous and durable.
+   */
+  private syncInBackground(): void {
+    if (this.syncing.size > 0) return; // the segments stay dirty; the first put after this group syncs them
+    this.unsynced = 0;
+    this.lastSync = performance.now();
+    const group = ++this.group;
+    for (const seg of this.dirty) {
+      this.syncing.set(seg, group);
+      // An error (EBADF after a close, EIO) is left to the next synchronous flush to meet.
+      fs.fdatasync(seg.fd, () => {
+        if (this.syncing.get(seg) === group) this.syncing.delete(seg);
+      });
+    }
+    this.dirty.clear();
   }
 
   private newSegment(id: number): Segment {

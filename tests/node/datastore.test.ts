@@ -119,6 +119,36 @@ t.test('disk: reopen rebuilds the index, roles and newest SSK included', async (
   r.close();
 });
 
+t.test('disk: group commits run off the event loop, and close still makes everything durable', async (t) => {
+  const dir = freshDir();
+  const s = open(dir, { maxBytes: 64 * 2 ** 20, syncMs: 0 }); // every put asks for a group commit
+  const syncSync = fs.fdatasyncSync;
+  const asyncSync = fs.fdatasync;
+  let blocking = 0;
+  let background = 0;
+  fs.fdatasyncSync = ((fd: number) => (blocking++, syncSync(fd))) as typeof fs.fdatasyncSync;
+  fs.fdatasync = ((fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => (background++, asyncSync(fd, cb))) as typeof fs.fdatasync;
+  t.teardown(() => {
+    fs.fdatasyncSync = syncSync;
+    fs.fdatasync = asyncSync;
+  });
+  const chks = Array.from({ length: 30 }, (_, i) => chkBlock(6, i));
+  for (const [i, b] of chks.entries()) {
+    t.ok(s.put('CHK', b.routingKey, b.block, 'store'));
+    if (i % 5 === 4) await new Promise((r) => setTimeout(r, 5)); // let some groups finish
+  }
+  const last = chkBlock(6, 99);
+  t.ok(s.put('CHK', last.routingKey, last.block, 'store')); // dirty, or in a group still in flight
+  chks.push(last);
+  t.equal(blocking, 0, 'no put waited for the disk');
+  t.ok(background > 0 && background <= chks.length, `${background} background group commits`);
+  s.close();
+  t.ok(blocking > 0, 'close syncs synchronously');
+  const r = open(dir, { maxBytes: 64 * 2 ** 20 });
+  for (const b of chks) t.ok(same(r.get('CHK', b.routingKey), b.block));
+  r.close();
+});
+
 t.test('disk: a flipped bit is never served; the block is dropped', async (t) => {
   const dir = freshDir();
   const s = open(dir, { maxBytes: 64 * 2 ** 20 });

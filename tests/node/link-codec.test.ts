@@ -4,7 +4,18 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { CELL_BODY_LEN, CELL_LEN, CellCommand, MAX_LINK_MESSAGE } from '../../node/constants.ts';
 import { encodeFrame, FrameReader } from '../../node/frame-reader.ts';
-import { decodeCells, encodeCells, FRAGMENT_DATA_LEN, MessageAssembler, messageToCells } from '../../node/link-cells.ts';
+import {
+  checkCells,
+  circIdAt,
+  decodeCells,
+  encodeCells,
+  FRAGMENT_DATA_LEN,
+  MessageAssembler,
+  messageCellCount,
+  messageToCells,
+  writeCell,
+  writeMessageCells,
+} from '../../node/link-cells.ts';
 import { backoffDelay, TokenBucket } from '../../node/token-bucket.ts';
 
 const rnd = (n: number) => new Uint8Array(randomBytes(n));
@@ -80,6 +91,61 @@ t.test('hostile fragments are rejected, and a message cannot grow without bound'
   t.throws(() => {
     for (let i = 0; i < 1000; i++) a.push(frag(1, FRAGMENT_DATA_LEN));
   }, { code: 'TOO_LARGE' });
+});
+
+t.test('each hands frames over in place, in order, and stops when told', async (t) => {
+  const payloads = [rnd(5), rnd(65535), rnd(1)];
+  const stream = Buffer.concat(payloads.map(encodeFrame));
+  for (const step of [1, 3, 4096, stream.length]) {
+    const r = new FrameReader();
+    const got: Uint8Array[] = [];
+    for (let o = 0; o < stream.length; o += step) r.each(stream.subarray(o, o + step), (f) => (got.push(Uint8Array.from(f)), true));
+    t.same(got, payloads, `chunks of ${step}`);
+  }
+  const r = new FrameReader();
+  let calls = 0;
+  r.each(stream, () => (calls++, false));
+  t.equal(calls, 1, 'no frame after onFrame returned false');
+});
+
+t.test('cells written in place are byte for byte the cells messageToCells/encodeCells make', async (t) => {
+  for (const n of [1, FRAGMENT_DATA_LEN, FRAGMENT_DATA_LEN + 1, 33_000, MAX_LINK_MESSAGE]) {
+    const m = rnd(n);
+    const want = encodeCells(messageToCells(m));
+    t.equal(messageCellCount(m), want.length / CELL_LEN);
+    // In slices of 7 cells into a dirty buffer, as a link fills frames.
+    const out = new Uint8Array(want.length).fill(0xee);
+    let from = 0;
+    for (let at = 0; from < n; at += 7 * CELL_LEN) from = writeMessageCells(m, from, out, at, 7);
+    t.equal(from, n);
+    t.same(out, want, `${n} bytes`);
+    const a = new MessageAssembler();
+    let got: Uint8Array | undefined;
+    const count = checkCells(out);
+    for (let i = 0; i < count; i++) {
+      t.equal(got, undefined);
+      got = a.pushFragment(circIdAt(out, i * CELL_LEN), out, i * CELL_LEN + 5);
+    }
+    t.same(got, m);
+  }
+  t.throws(() => messageCellCount(new Uint8Array(0)), RangeError);
+  t.throws(() => messageCellCount(new Uint8Array(MAX_LINK_MESSAGE + 1)), RangeError);
+  const cell = { circId: 0x01020304, command: CellCommand.RELAY, body: rnd(CELL_BODY_LEN) };
+  const buf = new Uint8Array(2 * CELL_LEN);
+  writeCell(buf, CELL_LEN, cell);
+  t.equal(circIdAt(buf, CELL_LEN), 0x01020304);
+  t.same(decodeCells(buf)[1], cell);
+  t.throws(() => writeCell(buf, 0, { ...cell, body: new Uint8Array(3) }), RangeError);
+});
+
+t.test('checkCells rejects what decodeCells rejects', async (t) => {
+  t.throws(() => checkCells(rnd(CELL_LEN + 1)), { code: 'BAD_FRAME' });
+  t.throws(() => checkCells(new Uint8Array(0)), { code: 'BAD_FRAME' });
+  const bad = new Uint8Array(3 * CELL_LEN);
+  bad[2 * CELL_LEN + 4] = 200;
+  t.throws(() => checkCells(bad), { code: 'BAD_CELL' });
+  bad[2 * CELL_LEN + 4] = CellCommand.PADDING;
+  t.equal(checkCells(bad), 3);
 });
 
 t.test('token bucket allows its burst, then its rate', async (t) => {

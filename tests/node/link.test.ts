@@ -120,3 +120,34 @@ t.test('a peer over its cell allowance is dropped with RATE_LIMITED', async (t) 
   t.ok(cb.got.length < 10, 'the flood was not all delivered');
   server.close();
 });
+
+t.test('an idle link sends PADDING cells at random 60–80 ms gaps; a busy one does not pad', async (t) => {
+  const A = identity(), B = identity();
+  const { a, b, server } = await pair();
+  const [ra, rb] = await Promise.all([
+    handshakeAsDialer(a, { ...A, peerIdentity: B.identityKey, timeoutMs: 3000 }),
+    handshakeAsListener(b, { ...B, timeoutMs: 3000 }),
+  ]);
+  const policy = { ...defaultLinkPolicy(), paddingMinMs: 60, paddingMaxMs: 80 };
+  const ca = collector(), cb = collector();
+  const la = new Link(a, ra.transport, ra.reader, B.identityKey, new Uint8Array(32), true, ca.events, policy);
+  ra.pending.forEach((f) => la.injectFrame(f));
+  const lb = new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, cb.events, { ...policy, paddingMinMs: 60_000, paddingMaxMs: 60_000 });
+  rb.pending.forEach((f) => lb.injectFrame(f));
+  // Busy: a one-cell message every 5 ms for 150 ms; every cell that arrives is a message.
+  for (let i = 0; i < 30; i++) {
+    la.sendMessage(new Uint8Array([i]));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  t.ok(await until(() => cb.got.length === 30));
+  t.equal(lb.stats.cellsIn, 30, 'no padding while traffic flows');
+  // Idle: padding only, a cell per 60–80 ms.
+  const before = lb.stats.cellsIn;
+  await new Promise((r) => setTimeout(r, 500));
+  const pads = lb.stats.cellsIn - before;
+  t.ok(pads >= 3 && pads <= 9, `${pads} padding cells in 500 ms idle`);
+  t.equal(cb.got.length, 30, 'padding is never delivered as a message');
+  la.close();
+  lb.close();
+  server.close();
+});
