@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { readTrimmed, until } from './proc-helpers.ts';
 import { insertContent } from '../../store/split.ts';
 
 const N = 10;
@@ -18,23 +19,6 @@ t.teardown(() => {
   for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   fs.rmSync(base, { recursive: true, force: true });
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(f: () => Promise<T | undefined> | T | undefined, ms: number): Promise<T | undefined> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-  return undefined;
-}
-const readFile = (f: string) => {
-  try {
-    return fs.readFileSync(f, 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
-};
 const umbra = (...args: string[]) => spawnSync(process.execPath, ['--import=tsx', CLI, ...args], { encoding: 'buffer', timeout: 120_000 });
 
 t.test('a 50 MiB file crosses a 10-node network intact', async (t) => {
@@ -47,7 +31,7 @@ t.test('a 50 MiB file crosses a 10-node network intact', async (t) => {
     if (i > 0) args.push('--bootstrap', path.join(dirs[0] as string, 'contact'));
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     procs.push(p);
-    gateways.push((await until(() => readFile(path.join(dir, 'gateway')), 20_000)) as string);
+    gateways.push((await until(() => readTrimmed(path.join(dir, 'gateway')), 20_000)) as string);
   }
   const linked = await until(async () => {
     const sts = await Promise.all(gateways.map((g) => fetch(`${g}/api/v1/status`).then((r) => r.json()).catch(() => null)));
@@ -112,7 +96,7 @@ t.test('a 50 MiB file crosses a 10-node network intact', async (t) => {
       stdio: 'ignore',
     }),
   );
-  await until(() => readFile(path.join(lone, 'gateway')), 20_000);
+  await until(() => readTrimmed(path.join(lone, 'gateway')), 20_000);
   t.equal(umbra('put', src, '--data', lone).status, 4, 'a node with no peers cannot insert: exit 4');
   const { uri: ghostKey } = await insertContent([new TextEncoder().encode('never inserted anywhere')], { putBlock: async () => {} });
   const ghost = umbra('get', ghostKey, '--data', dirs[3] as string);

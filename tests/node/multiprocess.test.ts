@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { readTrimmed, sleep, until } from './proc-helpers.ts';
 
 const N = 10;
 const CLI = path.resolve('node/cli.ts');
@@ -16,23 +17,6 @@ t.teardown(() => {
   fs.rmSync(base, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(f: () => Promise<T | undefined> | T | undefined, ms: number): Promise<T | undefined> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-  return undefined;
-}
-const readFile = (f: string) => {
-  try {
-    return fs.readFileSync(f, 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
-};
 async function getJson(url: string): Promise<any> {
   const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   return { status: r.status, body: await r.json() };
@@ -52,7 +36,7 @@ t.test('ten processes link up and route to each other', async (t) => {
     p.stderr?.on('data', (d) => (err = (err + d).slice(-4000)));
     p.on('exit', (code) => code && t.comment(`node ${i} exited ${code}: ${err}`));
     procs.push(p);
-    const gw = await until(() => readFile(path.join(dir, 'gateway')), 20_000);
+    const gw = await until(() => readTrimmed(path.join(dir, 'gateway')), 20_000);
     t.ok(gw, `node ${i} wrote its gateway file`);
     gateways.push(gw as string);
     lastStart = Date.now();
