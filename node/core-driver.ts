@@ -3,8 +3,8 @@
 // is none; schedule its next tick; settle lookups), and re-signs our descriptor before it ages.
 // Time is wall-clock ms, since descriptors carry timestamps that other nodes check.
 
-import { randomBytes } from 'node:crypto';
 import { toHex } from '../crypto/bytes.ts';
+import { randomBytes } from '../crypto/random.ts';
 import type { NodeIdentity } from '../crypto/identity.ts';
 import { selfDescriptor, type NodeDescriptor } from '../routing/descriptor.ts';
 import type { NodeId } from '../routing/keyspace.ts';
@@ -44,7 +44,7 @@ export class CoreDriver {
   ) {
     const now = Date.now();
     this.core = new NodeCore(
-      { self: selfDescriptor(identity, addresses, now), random: (n) => new Uint8Array(randomBytes(n)), store },
+      { self: selfDescriptor(identity, addresses, now), random: randomBytes, store },
       now,
     );
     this.resignTimer = setInterval(() => this.resign(), RESIGN_EVERY_MS);

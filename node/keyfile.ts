@@ -6,11 +6,11 @@
 // and the directory fsync'ed so the new name survives a crash. A key file that fails validation is
 // an error naming its path; it is never silently replaced by a new identity.
 
-import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { wipe } from '../crypto/bytes.ts';
+import { toHex, wipe } from '../crypto/bytes.ts';
+import { randomBytes } from '../crypto/random.ts';
 import { KEYFILE_NODE_IDENTITY_LEN } from '../crypto/constants.ts';
 import { CryptoError, isCryptoError } from '../crypto/errors.ts';
 import { decodeKeyFile, encodeKeyFile, generateIdentity, type NodeIdentity } from '../crypto/identity.ts';
@@ -51,7 +51,7 @@ async function fsyncDir(dir: string): Promise<void> {
 /** Atomically create `path` holding `bytes`, readable and writable by the owner only. */
 export async function writeKeyFile(path: string, bytes: Uint8Array, opts: WriteKeyFileOptions = {}): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${basename(path)}.${toHex(randomBytes(6))}.tmp`);
   const h = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, KEY_FILE_MODE);
   let placed = false;
   try {
