@@ -30,20 +30,37 @@ const TYPES: Record<string, string> = {
 
 export const putCommand: Command = {
   summary: 'insert a file (or stdin) into the network and print its key',
-  usage: `Usage: umbra put [FILE|-] [--name NAME] [--type MIME] [--gateway URL | --data DIR]
+  usage: `Usage: umbra put [FILE|-] [--name NAME] [--type MIME] [--ssk INSERTKEY --version N]
+                 [--gateway URL | --data DIR]
 
 Streams FILE (or standard input, with - or no argument) to a node's gateway, which splits it into
 encrypted blocks and inserts them; prints the content's key (umbra:CHK@…) on stdout.
+With --ssk (a secret key from 'umbra newkey') it also publishes the content as version N of that
+document and prints the document's public key (umbra:SSK@…/NAME) instead; a newer version
+supersedes older ones.
 The gateway is --gateway URL, else the one in DIR/gateway, else http://127.0.0.1:7780.
 Exit codes: 0 done, 2 bad usage, 4 network or gateway error.`,
   async run(argv) {
     const { values, positionals } = parseFlags(
       argv,
-      { name: { type: 'string' }, type: { type: 'string' }, gateway: { type: 'string' }, data: { type: 'string' } },
+      {
+        name: { type: 'string' },
+        type: { type: 'string' },
+        ssk: { type: 'string' },
+        version: { type: 'string' },
+        gateway: { type: 'string' },
+        data: { type: 'string' },
+      },
       true,
     );
     if (positionals.length > 1) throw new CliError(EXIT_USAGE, 'put takes at most one FILE');
     const file = positionals[0] ?? '-';
+    if ((values.ssk === undefined) !== (values.version === undefined)) {
+      throw new CliError(EXIT_USAGE, '--ssk and --version go together');
+    }
+    if (values.version !== undefined && !/^\d{1,15}$/.test(values.version)) {
+      throw new CliError(EXIT_USAGE, `--version: expected a non-negative integer, got '${values.version}'`);
+    }
     const gateway = resolveGateway(values.gateway, values.data);
     let body: ReadableStream<Uint8Array>;
     let size: number | undefined;
@@ -65,6 +82,10 @@ Exit codes: 0 done, 2 bad usage, 4 network or gateway error.`,
     if (name) q.set('name', name);
     const type = values.type ?? (file === '-' ? undefined : TYPES[path.extname(file).toLowerCase()]);
     if (type) q.set('type', type);
+    if (values.ssk !== undefined) {
+      q.set('ssk', values.ssk.trim());
+      q.set('version', values.version as string);
+    }
     let res: Response;
     try {
       res = await fetch(`${gateway}/api/v1/insert${q.size ? `?${q}` : ''}`, {

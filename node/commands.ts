@@ -1,6 +1,7 @@
 // The table of CLI commands: name → module. Each command lives in its own file under node/.
 import { devnetCommand } from './cmd-devnet.ts';
 import { getCommand } from './cmd-get.ts';
+import { newkeyCommand } from './cmd-newkey.ts';
 import { nodeCommand } from './cmd-node.ts';
 import { putCommand } from './cmd-put.ts';
 import type { Command } from './flags.ts';
@@ -10,4 +11,5 @@ export const commands = new Map<string, Command>([
   ['devnet', devnetCommand],
   ['put', putCommand],
   ['get', getCommand],
+  ['newkey', newkeyCommand],
 ]);

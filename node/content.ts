@@ -10,7 +10,8 @@ import { StoreError } from '../store/errors.ts';
 import { fetchContent } from '../store/join.ts';
 import { contentTypeProblem } from '../store/manifest.ts';
 import { insertContent } from '../store/split.ts';
-import { parseUri } from '../store/uri.ts';
+import { fetchSsk, sskPublicUri, sskPublish } from '../store/ssk-content.ts';
+import { type ChkUri, parseChkUri, parseUri, type SskInsertUri } from '../store/uri.ts';
 import type { CoreDriver } from './core-driver.ts';
 import { type Gateway, sendJson } from './gateway.ts';
 import type { Logger } from './log.ts';
@@ -42,6 +43,22 @@ export function registerContentRoutes(gateway: Gateway, driver: CoreDriver, log:
     const type = url.searchParams.get('type') ?? undefined;
     const name = url.searchParams.get('name') ?? undefined;
     if (type !== undefined && contentTypeProblem(type)) return sendJson(res, 400, { error: `type: ${contentTypeProblem(type)}` });
+    let ssk: { insert: SskInsertUri; version: number } | undefined;
+    const sskParam = url.searchParams.get('ssk');
+    if (sskParam !== null) {
+      let insert;
+      try {
+        insert = parseUri(sskParam);
+      } catch (e) {
+        return sendJson(res, 400, { error: `ssk: ${(e as Error).message}` });
+      }
+      if (insert.kind !== 'SSK-INSERT') return sendJson(res, 400, { error: 'ssk: expected an umbra:SSK-INSERT@ key (the secret one)' });
+      const version = Number(url.searchParams.get('version'));
+      if (url.searchParams.get('version') === null || !Number.isSafeInteger(version) || version < 0) {
+        return sendJson(res, 400, { error: 'version: a non-negative integer is required with ssk' });
+      }
+      ssk = { insert, version };
+    }
     const signal = abortOnClose(req, res);
     const failures = new Map<string, number>();
     const started = Date.now();
@@ -61,7 +78,19 @@ export function registerContentRoutes(gateway: Gateway, driver: CoreDriver, log:
         },
       });
       log.info('inserted', { key: r.uri.slice(0, 40), bytes: r.size, blocks: r.blocks, ms: Date.now() - started });
-      sendJson(res, 201, { key: r.uri, size: r.size, blocks: r.blocks });
+      if (!ssk) return sendJson(res, 201, { key: r.uri, size: r.size, blocks: r.blocks });
+      // Publish this version of the document: a signed SSK block whose payload is the CHK key.
+      const { routingKey, block } = sskPublish(ssk.insert, ssk.version, new TextEncoder().encode(r.uri));
+      const pub = await driver.insertBlock('SSK', routingKey, block);
+      if (pub.ok && pub.stored < 1) {
+        // Stores keep the newest version per document and refuse an older or equal one.
+        return sendJson(res, 409, { error: `version ${ssk.version} was not stored: the network already holds this or a newer version`, content: r.uri });
+      }
+      if (!pub.ok) {
+        failures.set(pub.reason, (failures.get(pub.reason) ?? 0) + 1);
+        throw new Error(`publishing the SSK version failed: ${pub.reason}`);
+      }
+      sendJson(res, 201, { key: sskPublicUri(ssk.insert), version: ssk.version, content: r.uri, size: r.size, blocks: r.blocks });
     } catch (e) {
       if (signal.aborted) return;
       if (e instanceof StoreError && e.code === 'BAD_METADATA') return sendJson(res, 400, { error: e.message });
@@ -81,12 +110,32 @@ export function registerContentRoutes(gateway: Gateway, driver: CoreDriver, log:
     } catch (e) {
       return sendJson(res, 400, { error: `bad key: ${(e as Error).message}` });
     }
-    if (uri.kind !== 'CHK') return sendJson(res, 400, { error: 'only umbra:CHK@ keys can be fetched as content for now' });
+    if (uri.kind === 'SSK-INSERT') return sendJson(res, 400, { error: 'that is a secret insert key; fetch with its public umbra:SSK@ key' });
     const signal = abortOnClose(req, res);
     let timeouts = 0;
     let fetched;
     try {
-      fetched = await fetchContent(uri, {
+      let chk: ChkUri;
+      if (uri.kind === 'SSK') {
+        // The newest version the network returns, verified and decrypted; its payload is a CHK key.
+        const doc = await fetchSsk(uri, {
+          signal,
+          async getBlocks(routingKey) {
+            const r: FetchResult = await driver.fetchBlock('SSK', routingKey);
+            if (!r.ok && r.reason === 'TIMEOUT') timeouts++;
+            return [r.ok ? r.block : null];
+          },
+        });
+        try {
+          chk = parseChkUri(new TextDecoder('utf-8', { fatal: true }).decode(doc.payload));
+        } catch {
+          return sendJson(res, 502, { error: 'the document does not point at content this version can read' });
+        }
+        res.setHeader('x-umbra-version', String(doc.version));
+      } else {
+        chk = uri;
+      }
+      fetched = await fetchContent(chk, {
         signal,
         window: FETCH_WINDOW,
         async getBlock(routingKey) {

@@ -101,4 +101,26 @@ t.test('a 50 MiB file crosses a 10-node network intact', async (t) => {
   const { uri: ghostKey } = await insertContent([new TextEncoder().encode('never inserted anywhere')], { putBlock: async () => {} });
   const ghost = umbra('get', ghostKey, '--data', dirs[3] as string);
   t.equal(ghost.status, 3, `content the network does not have exits 3 (${ghost.stderr})`);
+
+  // An updatable document: newkey, publish version 1 and 2 through different nodes, read the newest.
+  const keys = umbra('newkey', 'notes').stdout.toString();
+  const insertKey = /insert key \(secret\): (\S+)/.exec(keys)?.[1] as string;
+  const publicKey = /public key: +(\S+)/.exec(keys)?.[1] as string;
+  t.match(insertKey, /^umbra:SSK-INSERT@[a-z2-7]+\/notes$/);
+  t.match(publicKey, /^umbra:SSK@[a-z2-7]+\/notes$/);
+  const v1 = path.join(base, 'v1.txt'), v2 = path.join(base, 'v2.txt');
+  fs.writeFileSync(v1, 'first version\n');
+  fs.writeFileSync(v2, 'second version\n');
+  const p1 = umbra('put', v1, '--ssk', insertKey, '--version', '1', '--data', dirs[1] as string);
+  t.equal(p1.status, 0, `publish version 1 (${p1.stderr})`);
+  t.equal(p1.stdout.toString().trim(), publicKey, 'put --ssk prints the public key');
+  t.equal(umbra('get', publicKey, '--data', dirs[6] as string).stdout.toString(), 'first version\n');
+  t.equal(umbra('put', v2, '--ssk', insertKey, '--version', '2', '--data', dirs[2] as string).status, 0, 'publish version 2');
+  t.equal(umbra('get', publicKey, '--data', dirs[7] as string).stdout.toString(), 'second version\n', 'the newest version wins');
+  const old = umbra('put', v1, '--ssk', insertKey, '--version', '1', '--data', dirs[3] as string);
+  t.equal(old.status, 4, 'an older version is refused');
+  t.match(old.stderr.toString(), /newer version/);
+  t.equal(umbra('get', publicKey, '--data', dirs[6] as string).stdout.toString(), 'second version\n', 'still the newest');
+  t.equal(umbra('get', insertKey, '--data', dirs[6] as string).status, 2, 'a secret insert key is not fetchable');
+  t.equal(umbra('newkey', 'bad name').status, 2);
 });
