@@ -20,6 +20,7 @@ import type { BlockKind, BlockStore, BlockStoreOptions, BlockStoreStats, StoreRo
 import { checkKindAndKey, verifyBlock } from '../../store/block-verify.ts';
 import { SEAL_LEN, sealKeyOf, sealPrefix, slotOf } from '../../store/slots.ts';
 import { RoleLru, roleBudgets } from '../../store/store-policy.ts';
+import { syncDir } from '../files.ts';
 import { decodeHeader, encodeHeader, HEADER_LEN, rebindHeader } from './record.ts';
 import {
   appendRecord,
@@ -30,7 +31,6 @@ import {
   readAt,
   type Segment,
   segmentPath,
-  syncDir,
 } from './segments.ts';
 
 /** Share of maxBytes that live blocks may use; the rest absorbs garbage between compactions. */

@@ -6,6 +6,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from '../../crypto/random.ts';
+import { writeFileAtomic } from '../files.ts';
 import { SALT_LEN } from '../../store/slots.ts';
 
 const SEG_RE = /^seg-(\d{12})\.dat$/;
@@ -74,15 +76,6 @@ export function readAt(fd: number, pos: number, len: number): Buffer | null {
   return buf;
 }
 
-export function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** The store's salt: read it, or make one if the store is new. A salt file of the wrong size is an error. */
 export function loadOrCreateSalt(dir: string): { salt: Uint8Array; created: boolean } {
   const file = path.join(dir, SALT_FILE);
@@ -93,16 +86,7 @@ export function loadOrCreateSalt(dir: string): { salt: Uint8Array; created: bool
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  const salt = globalThis.crypto.getRandomValues(new Uint8Array(SALT_LEN));
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, salt);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  syncDir(dir);
+  const salt = randomBytes(SALT_LEN);
+  writeFileAtomic(file, salt, 0o600);
   return { salt, created: true };
 }
