@@ -114,5 +114,4 @@ t.test('the node survives hostile input and keeps serving', async (t) => {
   t.equal(route?.node, victim.nodeId);
   const after = await status(victim);
   t.equal(after.peers.length, 1, 'the victim holds exactly the honest link');
-  t.ok(process.memoryUsage().rss < 1024 * 1024 * 1024, 'memory stayed bounded');
 });
