@@ -59,6 +59,8 @@ Flags override the config file. The gateway serves (JSON):
     await node.stop();
     clearTimeout(deadline);
     log.info('stopped');
+    // Started by `umbra devnet`: an open IPC channel would keep this process alive after a clean stop.
+    if (process.connected) process.disconnect();
     return EXIT_OK;
   },
 };
