@@ -10,6 +10,7 @@ import { StoreError } from '../store/errors.ts';
 import { fetchContent } from '../store/join.ts';
 import { contentTypeProblem } from '../store/manifest.ts';
 import { insertContent } from '../store/split.ts';
+import { sskVersion } from '../crypto/ssk.ts';
 import { fetchSsk, sskPublicUri, sskPublish } from '../store/ssk-content.ts';
 import { type ChkUri, parseChkUri, parseUri, type SskInsertUri } from '../store/uri.ts';
 import type { CoreDriver } from './core-driver.ts';
@@ -81,8 +82,17 @@ export function registerContentRoutes(gateway: Gateway, driver: CoreDriver, log:
       if (!ssk) return sendJson(res, 201, { key: r.uri, size: r.size, blocks: r.blocks });
       // Publish this version of the document: a signed SSK block whose payload is the CHK key.
       const { routingKey, block } = sskPublish(ssk.insert, ssk.version, new TextEncoder().encode(r.uri));
+      // First the newest version the closest nodes hold (a fetch asks them all): a store that
+      // missed the newer one would otherwise take this older one.
+      const held: FetchResult = await driver.fetchBlock('SSK', routingKey);
+      const heldVersion = held.ok ? sskVersion(held.block) : -1;
+      const samePublished = held.ok && Buffer.from(held.block).equals(block); // published before: nothing to do
+      if (heldVersion >= ssk.version && !samePublished) {
+        const what = heldVersion > ssk.version ? `a newer version (${heldVersion})` : 'another block under this version';
+        return sendJson(res, 409, { error: `version ${ssk.version} was not published: the network already holds ${what}`, content: r.uri });
+      }
       const pub = await driver.insertBlock('SSK', routingKey, block);
-      if (pub.ok && pub.stored < 1) {
+      if (pub.ok && pub.stored < 1 && !samePublished) {
         // Stores keep the newest version per document and refuse an older or equal one.
         return sendJson(res, 409, { error: `version ${ssk.version} was not stored: the network already holds this or a newer version`, content: r.uri });
       }

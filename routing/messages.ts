@@ -6,7 +6,8 @@
 //   type  name           fields
 //   0x01  ROUTE          id (16), key (32), htl (1..HTL_MAX), purpose, payload?, kind?, block?
 //                        key-routed request; purpose FIND_NODE carries neither kind nor block,
-//                        GET_BLOCK a kind, PUT_BLOCK and STORE_BLOCK (a replica) a kind and a block
+//                        GET_BLOCK and PEEK_BLOCK (one hop: "your copy?") a kind, PUT_BLOCK and
+//                        STORE_BLOCK (a replica) a kind and a block
 //   0x02  ROUTE_ACCEPTED id                                               next hop took the request
 //   0x03  ROUTE_REPLY    id, hops, node (descriptor bytes), payload?      answer, back along the path
 //   0x04  ROUTE_REJECT   id, reason (LOOP, OVERLOAD, HTL, NO_ROUTE, NOT_FOUND)  try elsewhere / give up
@@ -36,7 +37,7 @@ import {
 import { decodeOr, RoutingError } from './errors.ts';
 import { array, bytes, codec, enumOf, struct, uint, type Codec } from './wire/schema.ts';
 
-export const PURPOSES = { FIND_NODE: 0, GET_BLOCK: 1, PUT_BLOCK: 2, STORE_BLOCK: 3 } as const;
+export const PURPOSES = { FIND_NODE: 0, GET_BLOCK: 1, PUT_BLOCK: 2, STORE_BLOCK: 3, PEEK_BLOCK: 4 } as const;
 export type Purpose = keyof typeof PURPOSES;
 export const BLOCK_KINDS = { CHK: 0, SSK: 1 } as const;
 export const REJECT_REASONS = { LOOP: 0, OVERLOAD: 1, HTL: 2, NO_ROUTE: 3, NOT_FOUND: 4 } as const;
@@ -200,7 +201,7 @@ function shapeError(m: RoutingMessage): string | undefined {
   return undefined;
 }
 
-/** Which ROUTE fields each purpose takes: FIND_NODE no kind and no block, GET_BLOCK a kind,
+/** Which ROUTE fields each purpose takes: FIND_NODE no kind and no block, GET_BLOCK and PEEK_BLOCK a kind,
  *  PUT_BLOCK and STORE_BLOCK a kind and a block (and no opaque payload for block purposes). */
 function routeShapeError(m: RouteMsg): string | undefined {
   const hasKind = m.kind !== undefined, hasBlock = m.block !== undefined;
@@ -208,7 +209,8 @@ function routeShapeError(m: RouteMsg): string | undefined {
     case 'FIND_NODE':
       return hasKind || hasBlock ? 'FIND_NODE carries no kind or block' : undefined;
     case 'GET_BLOCK':
-      return !hasKind || hasBlock || m.payload !== undefined ? 'GET_BLOCK carries a kind only' : undefined;
+    case 'PEEK_BLOCK':
+      return !hasKind || hasBlock || m.payload !== undefined ? `${m.purpose} carries a kind only` : undefined;
     case 'PUT_BLOCK':
     case 'STORE_BLOCK':
       return !hasKind || !hasBlock || m.payload !== undefined ? `${m.purpose} carries a kind and a block` : undefined;

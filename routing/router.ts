@@ -26,9 +26,14 @@
 // Route replies never touch routing tables (no path folding: DESIGN.md "The anonymous request").
 //
 // Blocks (issue 4; DESIGN.md layer 4 and "The anonymous request") ride on the same machinery:
-// - GET_BLOCK: every hop that holds the block answers BLOCK_REPLY at once; otherwise it forwards
-//   as above, and the node with no closer live peer answers REJECT NOT_FOUND, on which the
-//   predecessor backtracks like after any refusal. Each hop verifies a returned block against the
+// - GET_BLOCK of a CHK: every hop that holds the block answers BLOCK_REPLY at once; otherwise it
+//   forwards as above, and the node with no closer live peer answers REJECT NOT_FOUND, on which the
+//   predecessor backtracks like after any refusal.
+// - GET_BLOCK of an SSK (updatable: a newer version supersedes an older one): a copy met on the
+//   way may be stale, so a hop holding one keeps it as the best so far and still forwards; the node
+//   with no closer live peer asks its closest peers which version they hold (PEEK_BLOCK,
+//   routing/fan-out.ts), and every hop answers with the newer of what came back and what it holds
+//   (crypto/ssk.ts sskNewer). A branch that fails still answers with the best copy seen, if any. Each hop verifies a returned block against the
 //   key (crypto/chk, crypto/ssk through store/block-verify) before it caches ('cache' role) and
 //   forwards it; a bad block lowers the sender's standing (table.markBadBlock: evicted and banned
 //   after ROUTING_MAX_BAD_BLOCKS) and the hop backtracks to its next-best peer as for a failed branch.
@@ -46,8 +51,10 @@
 
 import type { BlockKind, BlockStore } from '../store/block-store.ts';
 import { verifyBlock } from '../store/block-verify.ts';
+import { sskNewer } from '../crypto/ssk.ts';
 import { HTL_MAX, HTL_START_SPREAD, ROUTE_ID_LEN } from './constants.ts';
 import type { CoreContext } from './context.ts';
+import { FanOuts, type FanOutState } from './fan-out.ts';
 import { closer, idEquals, idHex, type NodeId } from './keyspace.ts';
 import type {
   BlockReplyMsg,
@@ -84,7 +91,9 @@ interface RequestState {
   acceptedSent: boolean;
   refused: boolean; // a closer peer answered but did not take the request to its end
   notFound: boolean; // a closer peer answered NOT_FOUND (GET_BLOCK)
-  replicas: { pending: number; stored: number; deadline: number } | null; // PUT_BLOCK at its end
+  best: Uint8Array | undefined; // GET_BLOCK of an SSK: the newest verified copy seen so far
+  stored: number; // PUT_BLOCK at its end: copies stored, ours and the replicas'
+  fanout: FanOutState | null; // at the end of a block request: STORE_BLOCK or PEEK_BLOCK answers awaited
 }
 
 /** A block request to start: what GET_BLOCK and PUT_BLOCK carry besides the key. */
@@ -127,7 +136,7 @@ export class Router {
     blocksStored: 0,
     blocksCached: 0,
   };
-  private readonly replicaWaits = new Map<string, { parent: RequestState; peer: NodeId }>();
+  private readonly fanOuts = new FanOuts<RequestState>();
   // Ids we recently answered with a failure, and the answer: a second copy (another branch of the
   // same request) gets it at once instead of exploring our subtree again. Bounded, oldest dropped.
   private readonly failed = new Map<string, RejectReason>();
@@ -151,14 +160,16 @@ export class Router {
   start(key: Uint8Array, now: number, purpose: Purpose, payload: Uint8Array | undefined, blockArgs?: BlockArgs): Uint8Array {
     const id = this.ctx.random(ROUTE_ID_LEN);
     const htl = HTL_MAX - this.ctx.randomInt(HTL_START_SPREAD + 1);
+    let held: Uint8Array | undefined;
     if (purpose === 'GET_BLOCK' && blockArgs !== undefined) {
-      const held = this.store?.get(blockArgs.kind, key); // reading our own store writes nothing
-      if (held !== undefined) {
+      held = this.store?.get(blockArgs.kind, key); // reading our own store writes nothing
+      if (held !== undefined && blockArgs.kind === 'CHK') {
         this.ctx.emit({ kind: 'fetchDone', requestId: id, result: { ok: true, block: held, hops: 0 } });
         return id;
       }
     }
     const s = this.newState(id, key, htl, purpose, payload, blockArgs, null, now + this.ctx.policy.lookupTimeoutMs);
+    s.best = held; // an SSK we hold may be stale: ask the network for a newer one
     this.advance(s, now);
     return id;
   }
@@ -166,6 +177,12 @@ export class Router {
   onRoute(from: NodeId, m: RouteMsg, now: number): void {
     if (m.purpose === 'STORE_BLOCK') {
       this.onStoreReplica(from, m, now);
+      return;
+    }
+    if (m.purpose === 'PEEK_BLOCK') {
+      const held = this.store?.get(m.kind!, m.key);
+      if (held === undefined) this.reject(from, m.id, 'NOT_FOUND');
+      else this.ctx.send(from, { type: 'BLOCK_REPLY', id: m.id, hops: 0, block: held });
       return;
     }
     const k = idHex(m.id);
@@ -179,9 +196,10 @@ export class Router {
       this.reject(from, m.id, failedBefore);
       return;
     }
+    let held: Uint8Array | undefined;
     if (m.purpose === 'GET_BLOCK') {
-      const held = this.store?.get(m.kind!, m.key);
-      if (held !== undefined) {
+      held = this.store?.get(m.kind!, m.key);
+      if (held !== undefined && m.kind === 'CHK') {
         this.stats.blocksServed++;
         this.ctx.send(from, { type: 'BLOCK_REPLY', id: m.id, hops: 0, block: held });
         return;
@@ -190,7 +208,8 @@ export class Router {
     const predKey = idHex(from);
     if (this.states.size >= this.ctx.policy.maxRequests || (this.perPeer.get(predKey) ?? 0) >= this.ctx.policy.maxRequestsPerPeer) {
       this.stats.overloadRejected++;
-      this.reject(from, m.id, 'OVERLOAD');
+      if (held !== undefined) this.ctx.send(from, { type: 'BLOCK_REPLY', id: m.id, hops: 0, block: held }); // too busy to look further
+      else this.reject(from, m.id, 'OVERLOAD');
       return;
     }
     if (m.purpose === 'PUT_BLOCK') {
@@ -199,7 +218,9 @@ export class Router {
     }
     this.stats.requestsHandled++;
     const blockArgs = m.kind === undefined ? undefined : { kind: m.kind, block: m.block };
-    this.advance(this.newState(m.id, m.key, m.htl, m.purpose, m.payload, blockArgs, from, Infinity), now);
+    const s = this.newState(m.id, m.key, m.htl, m.purpose, m.payload, blockArgs, from, Infinity);
+    s.best = held;
+    this.advance(s, now);
   }
 
   /** A replica from the node closest to the key: verify, store, acknowledge; never routed on. */
@@ -210,6 +231,10 @@ export class Router {
   }
 
   onBlockReply(from: NodeId, m: BlockReplyMsg, now: number): void {
+    if (this.fanOuts.has(m.id)) {
+      this.onPeekAnswer(from, m.id, m.block, now);
+      return;
+    }
     const s = this.states.get(idHex(m.id));
     if (s === undefined || s.purpose !== 'GET_BLOCK' || !s.tried.some((p) => idEquals(p, from))) return;
     if (!this.verified(from, s.kind!, s.key, m.block)) {
@@ -220,30 +245,43 @@ export class Router {
       }
       return;
     }
-    const hops = Math.min(m.hops + 1, 255);
+    const block = s.best === undefined ? m.block : sskNewer(s.best, m.block);
+    this.answerBlock(s, block, Math.min(m.hops + 1, 255), now);
+  }
+
+  /** Ends a GET_BLOCK with a verified block: cache it if we relay, and send it back. */
+  private answerBlock(s: RequestState, block: Uint8Array, hops: number, now: number): void {
     this.finish(s);
     if (s.pred !== null) {
-      this.keep(s.kind!, s.key, m.block, 'cache', now);
-      this.ctx.send(s.pred, { type: 'BLOCK_REPLY', id: s.id, hops, block: m.block });
+      this.keep(s.kind!, s.key, block, 'cache', now);
+      this.ctx.send(s.pred, { type: 'BLOCK_REPLY', id: s.id, hops, block });
     } else {
-      this.ctx.emit({ kind: 'fetchDone', requestId: s.id, result: { ok: true, block: m.block, hops } });
+      this.ctx.emit({ kind: 'fetchDone', requestId: s.id, result: { ok: true, block, hops } });
     }
   }
 
+  /** A peer's answer to our PEEK_BLOCK (a block, or undefined for a refusal). */
+  private onPeekAnswer(from: NodeId, id: Uint8Array, block: Uint8Array | undefined, now: number): void {
+    const s = this.fanOuts.answer(id, from);
+    if (s === undefined) return;
+    if (s.purpose === 'GET_BLOCK' && block !== undefined && this.verified(from, s.kind!, s.key, block)) {
+      s.best = s.best === undefined ? block : sskNewer(s.best, block);
+    }
+    if (s.fanout!.pending > 0) return;
+    if (s.purpose === 'PUT_BLOCK') this.putDone(s); // a replica refused: it stored nothing
+    else this.peekDone(s, now);
+  }
+
   onPutReply(from: NodeId, m: PutReplyMsg, _now: number): void {
-    const hex = idHex(m.id);
-    const w = this.replicaWaits.get(hex);
-    if (w !== undefined) {
-      if (!idEquals(w.peer, from)) return;
-      this.replicaWaits.delete(hex);
-      const r = w.parent.replicas!;
-      r.pending--;
-      if (m.stored > 0) r.stored++;
-      if (r.pending <= 0) this.putDone(w.parent);
+    if (this.fanOuts.has(m.id)) {
+      const parent = this.fanOuts.answer(m.id, from);
+      if (parent === undefined || parent.purpose !== 'PUT_BLOCK') return;
+      if (m.stored > 0) parent.stored++;
+      if (parent.fanout!.pending <= 0) this.putDone(parent);
       return;
     }
-    const s = this.states.get(hex);
-    if (s === undefined || s.purpose !== 'PUT_BLOCK' || s.replicas !== null || !s.tried.some((p) => idEquals(p, from))) return;
+    const s = this.states.get(idHex(m.id));
+    if (s === undefined || s.purpose !== 'PUT_BLOCK' || s.fanout !== null || !s.tried.some((p) => idEquals(p, from))) return;
     const hops = Math.min(m.hops + 1, 255);
     this.finish(s);
     if (s.pred !== null) this.ctx.send(s.pred, { type: 'PUT_REPLY', id: s.id, hops, stored: m.stored });
@@ -280,6 +318,10 @@ export class Router {
   }
 
   onReject(from: NodeId, m: RouteRejectMsg, now: number): void {
+    if (this.fanOuts.has(m.id)) {
+      this.onPeekAnswer(from, m.id, undefined, now);
+      return;
+    }
     const s = this.states.get(idHex(m.id));
     const a = s?.attempt;
     if (s === undefined || a == null || !idEquals(a.peer, from)) return;
@@ -305,7 +347,7 @@ export class Router {
     for (const s of [...this.states.values()]) {
       if (!this.states.has(idHex(s.id))) continue; // finished while we were iterating
       if (now >= s.deadline) this.fail(s, 'TIMEOUT', now);
-      else if (s.replicas !== null && now >= s.replicas.deadline) this.replicasTimedOut(s);
+      else if (s.fanout !== null && now >= s.fanout.deadline) this.fanOutTimedOut(s, now);
       else if (s.attempt !== null && now >= s.attempt.deadline) this.attemptFailed(s, now);
     }
   }
@@ -315,7 +357,7 @@ export class Router {
     for (const s of this.states.values()) {
       if (s.deadline < t) t = s.deadline;
       if (s.attempt !== null && s.attempt.deadline < t) t = s.attempt.deadline;
-      if (s.replicas !== null && s.replicas.deadline < t) t = s.replicas.deadline;
+      if (s.fanout !== null && s.fanout.deadline < t) t = s.fanout.deadline;
     }
     return t;
   }
@@ -332,7 +374,8 @@ export class Router {
   ): RequestState {
     const s: RequestState = {
       id, key, htl, purpose, payload, kind: blockArgs?.kind, block: blockArgs?.block, pred, deadline,
-      tried: [], attempt: null, acceptedSent: false, refused: false, notFound: false, replicas: null,
+      tried: [], attempt: null, acceptedSent: false, refused: false, notFound: false,
+      best: undefined, stored: 0, fanout: null,
     };
     this.states.set(idHex(id), s);
     if (pred !== null) {
@@ -413,6 +456,10 @@ export class Router {
 
   /** We are the closest live node we know of: answer with our own descriptor, or end a block request. */
   private answerHere(s: RequestState, now: number): void {
+    if (s.purpose === 'GET_BLOCK' && s.kind === 'SSK') {
+      this.peekHere(s, now);
+      return;
+    }
     if (s.purpose === 'GET_BLOCK') {
       this.stats.blocksNotFound++;
       this.fail(s, 'NOT_FOUND', now); // we would have answered on arrival if we held it
@@ -433,34 +480,62 @@ export class Router {
   /** The end of an insert's route: store here (unless we originated it), replicate, then answer. */
   private storeHere(s: RequestState, now: number): void {
     const kind = s.kind!, block = s.block!;
-    const stored = s.pred !== null && this.keep(kind, s.key, block, 'store', now) ? 1 : 0;
-    const want = Math.max(0, this.ctx.policy.replicas - (s.pred === null ? 0 : 1));
-    const peers = this.ctx.table.closest(s.key, want, (e) => e.failures === 0 && e.badBlocks === 0);
-    s.replicas = { pending: peers.length, stored, deadline: now + this.ctx.policy.ackTimeoutMs };
+    s.stored = s.pred !== null && this.keep(kind, s.key, block, 'store', now) ? 1 : 0;
+    const peers = this.fanOutPeers(s);
     if (peers.length === 0) {
       this.putDone(s);
       return;
     }
     this.sendAccepted(s); // the predecessor's short ack timeout must not fire while replicas answer
-    for (const e of peers) {
-      const rid = this.ctx.random(ROUTE_ID_LEN); // a fresh id: replicas cannot link it to the route
-      this.replicaWaits.set(idHex(rid), { parent: s, peer: e.desc.id });
-      this.ctx.send(e.desc.id, { type: 'ROUTE', id: rid, key: s.key, htl: 1, purpose: 'STORE_BLOCK', kind, block });
+    const ids = peers.map(() => this.ctx.random(ROUTE_ID_LEN)); // fresh ids: replicas cannot link them to the route
+    this.fanOuts.begin(s, peers, ids, now + this.ctx.policy.ackTimeoutMs);
+    for (let i = 0; i < peers.length; i++) {
+      this.ctx.send(peers[i], { type: 'ROUTE', id: ids[i], key: s.key, htl: 1, purpose: 'STORE_BLOCK', kind, block });
     }
   }
 
-  private replicasTimedOut(s: RequestState): void {
-    for (const [k, w] of [...this.replicaWaits]) {
-      if (w.parent !== s) continue;
-      this.replicaWaits.delete(k);
-      this.stats.timeouts++;
-      this.ctx.table.markFailed(w.peer);
+  /** The end of an SSK fetch's route: ask the closest peers for their version, then answer the newest. */
+  private peekHere(s: RequestState, now: number): void {
+    const peers = this.fanOutPeers(s);
+    if (peers.length === 0) {
+      this.peekDone(s, now);
+      return;
     }
-    this.putDone(s);
+    this.sendAccepted(s);
+    const ids = peers.map(() => this.ctx.random(ROUTE_ID_LEN));
+    this.fanOuts.begin(s, peers, ids, now + this.ctx.policy.ackTimeoutMs);
+    for (let i = 0; i < peers.length; i++) {
+      this.ctx.send(peers[i], { type: 'ROUTE', id: ids[i], key: s.key, htl: 1, purpose: 'PEEK_BLOCK', kind: s.kind });
+    }
+  }
+
+  /** The peers a block request's end node asks: the replicas closest to the key besides itself. */
+  private fanOutPeers(s: RequestState): NodeId[] {
+    const want = Math.max(0, this.ctx.policy.replicas - (s.pred === null ? 0 : 1));
+    return this.ctx.table.closest(s.key, want, (e) => e.failures === 0 && e.badBlocks === 0).map((e) => e.desc.id);
+  }
+
+  private peekDone(s: RequestState, now: number): void {
+    if (s.best !== undefined) {
+      this.stats.blocksServed++;
+      this.answerBlock(s, s.best, 0, now);
+      return;
+    }
+    this.stats.blocksNotFound++;
+    this.fail(s, 'NOT_FOUND', now);
+  }
+
+  private fanOutTimedOut(s: RequestState, now: number): void {
+    for (const peer of this.fanOuts.end(s)) {
+      this.stats.timeouts++;
+      this.ctx.table.markFailed(peer);
+    }
+    if (s.purpose === 'PUT_BLOCK') this.putDone(s);
+    else this.peekDone(s, now);
   }
 
   private putDone(s: RequestState): void {
-    const stored = s.replicas!.stored;
+    const stored = s.stored;
     this.finish(s);
     if (s.pred !== null) this.ctx.send(s.pred, { type: 'PUT_REPLY', id: s.id, hops: 0, stored });
     else this.ctx.emit({ kind: 'insertDone', requestId: s.id, result: { ok: true, stored, hops: 0 } });
@@ -484,6 +559,10 @@ export class Router {
   }
 
   private fail(s: RequestState, reason: LookupFailure, now: number): void {
+    if (s.best !== undefined) {
+      this.answerBlock(s, s.best, 0, now); // an SSK branch that failed: the newest copy seen is still an answer
+      return;
+    }
     this.finish(s);
     if (reason === 'NO_ROUTE' && s.notFound) reason = 'NOT_FOUND';
     if (s.pred === null) {
@@ -506,9 +585,7 @@ export class Router {
   private finish(s: RequestState): void {
     if (this.states.get(idHex(s.id)) !== s) return; // finished already
     this.states.delete(idHex(s.id));
-    if (s.replicas !== null && s.replicas.pending > 0) {
-      for (const [k, w] of [...this.replicaWaits]) if (w.parent === s) this.replicaWaits.delete(k);
-    }
+    this.fanOuts.end(s);
     if (s.pred !== null) {
       const k = idHex(s.pred);
       const n = (this.perPeer.get(k) ?? 1) - 1;

@@ -102,7 +102,10 @@ t.test('block messages: each purpose carries exactly its fields; blocks are boun
   t.throws(() => decodeMessage(raw({ purpose: 3, block: blk })), bad, 'STORE_BLOCK without a kind');
   t.throws(() => decodeMessage(raw({ purpose: 2, kind: 0, block: blk, payload: blk })), bad, 'PUT_BLOCK with a payload');
   t.throws(() => decodeMessage(raw({ purpose: 1, kind: 2 })), bad, 'unknown kind');
-  t.throws(() => decodeMessage(raw({ purpose: 4, kind: 0 })), bad, 'unknown purpose');
+  t.ok(decodeMessage(raw({ purpose: 4, kind: 1 })), 'a raw PEEK_BLOCK decodes');
+  t.throws(() => decodeMessage(raw({ purpose: 4, kind: 1, block: blk })), bad, 'PEEK_BLOCK with a block');
+  t.throws(() => decodeMessage(raw({ purpose: 4 })), bad, 'PEEK_BLOCK without a kind');
+  t.throws(() => decodeMessage(raw({ purpose: 5, kind: 0 })), bad, 'unknown purpose');
   t.throws(() => decodeMessage(raw({ purpose: 2, kind: 0, block: new Uint8Array(0) })), bad, 'empty block');
   t.throws(() => decodeMessage(raw({ purpose: 2, kind: 0, block: new Uint8Array(BLOCK_MAX_LEN + 1) })), bad, 'block over the limit');
   const biggest = encodeMessage({ type: 'ROUTE', id, key, htl: HTL_MAX, purpose: 'PUT_BLOCK', kind: 'CHK', block: new Uint8Array(BLOCK_MAX_LEN) });
