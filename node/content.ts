@@ -6,6 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import type http from 'node:http';
 import type { FetchResult, InsertResult } from '../routing/outputs.ts';
+import { MANIFEST_BLOCK_COPIES } from '../store/constants.ts';
 import { StoreError } from '../store/errors.ts';
 import { fetchContent } from '../store/join.ts';
 import { contentTypeProblem } from '../store/manifest.ts';
@@ -69,8 +70,9 @@ export function registerContentRoutes(gateway: Gateway, driver: CoreDriver, log:
         contentType: type,
         fileName: name,
         signal,
-        async putBlock(routingKey, block) {
-          const result: InsertResult = await driver.insertBlock('CHK', routingKey, block);
+        async putBlock(routingKey, block, _signal, role) {
+          const copies = role === 'manifest' ? MANIFEST_BLOCK_COPIES : undefined;
+          const result: InsertResult = await driver.insertBlock('CHK', routingKey, block, copies);
           if (!result.ok || result.stored < 1) {
             const reason = result.ok ? 'NOT_STORED' : result.reason;
             failures.set(reason, (failures.get(reason) ?? 0) + 1);

@@ -90,9 +90,9 @@ export class CoreDriver {
     return p;
   }
 
-  /** Inserts one block toward its routing key; resolves with how many nodes stored it. */
-  insertBlock(kind: BlockKind, routingKey: Uint8Array, block: Uint8Array): Promise<InsertResult> {
-    const { requestId, outputs } = this.core.insertBlock(kind, routingKey, block, Date.now());
+  /** Inserts one block toward its routing key (`copies` of it, default policy.replicas); resolves with how many nodes stored it. */
+  insertBlock(kind: BlockKind, routingKey: Uint8Array, block: Uint8Array, copies?: number): Promise<InsertResult> {
+    const { requestId, outputs } = this.core.insertBlock(kind, routingKey, block, Date.now(), copies);
     const p = new Promise<InsertResult>((resolve) => this.inserts.set(toHex(requestId), resolve));
     this.apply(outputs);
     return p;

@@ -66,6 +66,10 @@ export const BLOCK_MAX_LEN = Math.max(CHK_ENCODED_LEN, SSK_BLOCK_LEN);
 // Copies an insert aims for: the node closest to the key stores it and sends replicas to its
 // BLOCK_REPLICAS - 1 peers closest to the key.
 export const BLOCK_REPLICAS = 3;
+// An insert may ask for more copies than that (a PUT_BLOCK's `copies`, e.g. manifest blocks, whose
+// loss would lose a whole file: store/constants.ts MANIFEST_BLOCK_COPIES); the end node honours at
+// most this many, so one request cannot make it send more.
+export const BLOCK_COPIES_MAX = 8;
 // Repair (routing/repair.ts): keys one HAVE query asks about (each is a kind byte and a 32-byte
 // routing key, so a HAVE stays near 2 KiB).
 export const HAVE_MAX_KEYS = 64;

@@ -4,10 +4,11 @@
 // parser ever sees the bytes. DESIGN.md layer 3 (recursive key routing, membership).
 //
 //   type  name           fields
-//   0x01  ROUTE          id (16), key (32), htl (1..HTL_MAX), purpose, payload?, kind?, block?
+//   0x01  ROUTE          id (16), key (32), htl (1..HTL_MAX), purpose, payload?, kind?, block?, copies?
 //                        key-routed request; purpose FIND_NODE carries neither kind nor block,
 //                        GET_BLOCK and PEEK_BLOCK (one hop: "your copy?") a kind, PUT_BLOCK and
-//                        STORE_BLOCK (a replica) a kind and a block
+//                        STORE_BLOCK (a replica) a kind and a block; PUT_BLOCK alone may ask for
+//                        `copies` (1..BLOCK_COPIES_MAX) instead of the end node's default
 //   0x02  ROUTE_ACCEPTED id                                               next hop took the request
 //   0x03  ROUTE_REPLY    id, hops, node (descriptor bytes), payload?      answer, back along the path
 //   0x04  ROUTE_REJECT   id, reason (LOOP, OVERLOAD, HTL, NO_ROUTE, NOT_FOUND)  try elsewhere / give up
@@ -24,6 +25,7 @@
 // message stays under WIRE_MAX_MESSAGE. Blocks are checked against their key by the router, not here.
 
 import {
+  BLOCK_COPIES_MAX,
   BLOCK_MAX_LEN,
   DESCRIPTOR_MAX_LEN,
   HAVE_MAX_KEYS,
@@ -62,8 +64,9 @@ const Route = codec(
       payload: [4, payload],
       kind: [5, enumOf(BLOCK_KINDS)],
       block: [6, block],
+      copies: [7, uint({ min: 1, max: BLOCK_COPIES_MAX })],
     },
-    { optional: ['payload', 'kind', 'block'] },
+    { optional: ['payload', 'kind', 'block', 'copies'] },
   ),
 );
 const RouteAccepted = codec('ROUTE_ACCEPTED', struct({ id: [0, id] }));
@@ -205,6 +208,7 @@ function shapeError(m: RoutingMessage): string | undefined {
  *  PUT_BLOCK and STORE_BLOCK a kind and a block (and no opaque payload for block purposes). */
 function routeShapeError(m: RouteMsg): string | undefined {
   const hasKind = m.kind !== undefined, hasBlock = m.block !== undefined;
+  if (m.copies !== undefined && m.purpose !== 'PUT_BLOCK') return 'only PUT_BLOCK carries copies';
   switch (m.purpose) {
     case 'FIND_NODE':
       return hasKind || hasBlock ? 'FIND_NODE carries no kind or block' : undefined;

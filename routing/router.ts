@@ -52,7 +52,7 @@
 import type { BlockKind, BlockStore } from '../store/block-store.ts';
 import { verifyBlock } from '../store/block-verify.ts';
 import { sskNewer } from '../crypto/ssk.ts';
-import { HTL_MAX, HTL_START_SPREAD, ROUTE_ID_LEN } from './constants.ts';
+import { BLOCK_COPIES_MAX, HTL_MAX, HTL_START_SPREAD, ROUTE_ID_LEN } from './constants.ts';
 import type { CoreContext } from './context.ts';
 import { FanOuts, type FanOutState } from './fan-out.ts';
 import { closer, idEquals, idHex, type NodeId } from './keyspace.ts';
@@ -84,6 +84,7 @@ interface RequestState {
   readonly payload: Uint8Array | undefined;
   readonly kind: BlockKind | undefined; // GET_BLOCK, PUT_BLOCK
   readonly block: Uint8Array | undefined; // PUT_BLOCK
+  readonly copies: number | undefined; // PUT_BLOCK: copies asked for (else policy.replicas)
   readonly pred: NodeId | null; // null: a lookup of our own
   readonly deadline: number; // our own lookups only; Infinity otherwise
   readonly tried: NodeId[];
@@ -100,6 +101,7 @@ interface RequestState {
 export interface BlockArgs {
   kind: BlockKind;
   block?: Uint8Array;
+  copies?: number; // PUT_BLOCK: copies to ask for (1..BLOCK_COPIES_MAX; default policy.replicas)
 }
 
 export interface RouterStats {
@@ -217,7 +219,7 @@ export class Router {
       this.keep(m.kind!, m.key, m.block!, 'cache', now);
     }
     this.stats.requestsHandled++;
-    const blockArgs = m.kind === undefined ? undefined : { kind: m.kind, block: m.block };
+    const blockArgs = m.kind === undefined ? undefined : { kind: m.kind, block: m.block, copies: m.copies };
     const s = this.newState(m.id, m.key, m.htl, m.purpose, m.payload, blockArgs, from, Infinity);
     s.best = held;
     this.advance(s, now);
@@ -373,7 +375,7 @@ export class Router {
     deadline: number,
   ): RequestState {
     const s: RequestState = {
-      id, key, htl, purpose, payload, kind: blockArgs?.kind, block: blockArgs?.block, pred, deadline,
+      id, key, htl, purpose, payload, kind: blockArgs?.kind, block: blockArgs?.block, copies: blockArgs?.copies, pred, deadline,
       tried: [], attempt: null, acceptedSent: false, refused: false, notFound: false,
       best: undefined, stored: 0, fanout: null,
     };
@@ -418,7 +420,7 @@ export class Router {
     }
     s.tried.push(peer);
     s.attempt = { peer, accepted: false, deadline: now + this.ctx.policy.ackTimeoutMs };
-    this.ctx.send(peer, { type: 'ROUTE', id: s.id, key: s.key, htl, purpose: s.purpose, payload: s.payload, kind: s.kind, block: s.block });
+    this.ctx.send(peer, { type: 'ROUTE', id: s.id, key: s.key, htl, purpose: s.purpose, payload: s.payload, kind: s.kind, block: s.block, copies: s.copies });
     this.sendAccepted(s);
   }
 
@@ -511,7 +513,8 @@ export class Router {
 
   /** The peers a block request's end node asks: the replicas closest to the key besides itself. */
   private fanOutPeers(s: RequestState): NodeId[] {
-    const want = Math.max(0, this.ctx.policy.replicas - (s.pred === null ? 0 : 1));
+    const copies = Math.min(s.copies ?? this.ctx.policy.replicas, BLOCK_COPIES_MAX);
+    const want = Math.max(0, copies - (s.pred === null ? 0 : 1));
     return this.ctx.table.closest(s.key, want, (e) => e.failures === 0 && e.badBlocks === 0).map((e) => e.desc.id);
   }
 

@@ -15,8 +15,12 @@ import { contentTypeProblem, decodeRoot, ManifestBuilder, sanitizeFileName, type
 import { formatUri } from './uri.ts';
 import { Window } from './window.ts';
 
+export type BlockRole = 'data' | 'manifest';
+
 export interface InsertOptions {
-  putBlock(routingKey: Uint8Array, block: Uint8Array, signal?: AbortSignal): Promise<void>;
+  /** Inserts one encrypted block; `role` says whether it carries content (data or check) or is a
+   *  manifest block, whose loss would lose the whole file (the caller may ask for more copies). */
+  putBlock(routingKey: Uint8Array, block: Uint8Array, signal?: AbortSignal, role?: BlockRole): Promise<void>;
   contentType?: string;
   fileName?: string; // sanitized: last path component, no control characters, ≤ 255 bytes
   signal?: AbortSignal;
@@ -47,7 +51,7 @@ export async function insertContent(source: AsyncIterable<Uint8Array> | Iterable
   let failure: unknown = null;
   let blocks = 0;
 
-  async function put(plain: Uint8Array): Promise<Uint8Array> {
+  async function put(plain: Uint8Array, role: BlockRole = 'data'): Promise<Uint8Array> {
     const enc = chkEncode(plain, backend);
     await win.acquire();
     if (failure !== null) {
@@ -55,7 +59,7 @@ export async function insertContent(source: AsyncIterable<Uint8Array> | Iterable
       throw failure;
     }
     blocks++;
-    opts.putBlock(enc.routingKey, enc.block, signal).then(
+    opts.putBlock(enc.routingKey, enc.block, signal, role).then(
       () => win.release(),
       (e: unknown) => {
         failure ??= e;
@@ -68,7 +72,7 @@ export async function insertContent(source: AsyncIterable<Uint8Array> | Iterable
     return ref;
   }
 
-  const builder = new ManifestBuilder(put, opts.maxManifestBytes ?? MANIFEST_MAX_BYTES);
+  const builder = new ManifestBuilder((plain) => put(plain, 'manifest'), opts.maxManifestBytes ?? MANIFEST_MAX_BYTES);
   const seg = new Uint8Array(k * BLOCK_LEN);
   const checks = Array.from({ length: m }, () => new Uint8Array(BLOCK_LEN));
   let filled = 0;
@@ -106,7 +110,7 @@ export async function insertContent(source: AsyncIterable<Uint8Array> | Iterable
   if (filled > 0) await flushSegment();
   const meta = { size, k, m, ...(opts.contentType ? { contentType: opts.contentType } : {}), ...(fileName ? { fileName } : {}) };
   const rootPlain = await builder.finish(meta);
-  const root = await put(rootPlain);
+  const root = await put(rootPlain, 'manifest');
   await win.idle();
   if (failure !== null) throw failure;
   checkAborted(signal);

@@ -175,6 +175,27 @@ t.test('the originator closest to the key sends all its copies to replicas and k
   for (const x of [d, e, f]) t.equal(x.store.stats().store.count, 1);
 });
 
+t.test('an insert asking for more copies gets them, up to the cap', async (t) => {
+  const net = new TestNet();
+  const a = node(net, 'A', 12), b = node(net, 'B', 6);
+  const near = [0, 1, 2, 3, 4, 5].map((i) => node(net, `N${i}`, i));
+  net.know(a.core, b.core);
+  net.know(b.core, near[0].core, a.core);
+  net.know(near[0].core, ...near.slice(1).map((n) => n.core), b.core);
+  const rid = net.fetch(a.core, 'CHK', KEY); // nothing there yet
+  net.flush();
+  t.equal(net.fetches.get(rid)?.ok, false);
+  const ins = a.core.insertBlock('CHK', KEY, A_BLOCK.block, net.now, 6);
+  net.handle(a.core, ins.outputs);
+  net.flush();
+  t.same(net.inserts.get(idHex(ins.requestId)), { ok: true, stored: 6, hops: 2 }, 'six copies stored');
+  for (const n of near) t.equal(n.store.stats().store.count, 1);
+  const routes = net.log.filter((s) => s.msg.type === 'ROUTE' && s.msg.purpose === 'PUT_BLOCK');
+  t.ok(routes.every((s) => s.msg.type === 'ROUTE' && s.msg.copies === 6), 'the request carries the count to the end node');
+  t.throws(() => a.core.insertBlock('CHK', KEY, A_BLOCK.block, net.now, 9), RangeError, 'beyond BLOCK_COPIES_MAX');
+  t.throws(() => a.core.insertBlock('CHK', KEY, A_BLOCK.block, net.now, 0), RangeError);
+});
+
 t.test('a bad inserted block is dropped in silence and counted against the sender', async (t) => {
   const net = new TestNet();
   const x = node(net, 'X', 12), b = node(net, 'B', 4), c = node(net, 'C', 0);

@@ -85,8 +85,8 @@ t.test('block messages: each purpose carries exactly its fields; blocks are boun
   const R = codec(
     'raw',
     struct(
-      { id: [0, bytes({ max: 64 })], key: [1, bytes({ max: 64 })], htl: [2, uint()], purpose: [3, uint()], payload: [4, bytes({ max: 100 })], kind: [5, uint()], block: [6, bytes({ max: 1 << 20 })] },
-      { optional: ['payload', 'kind', 'block'] },
+      { id: [0, bytes({ max: 64 })], key: [1, bytes({ max: 64 })], htl: [2, uint()], purpose: [3, uint()], payload: [4, bytes({ max: 100 })], kind: [5, uint()], block: [6, bytes({ max: 1 << 20 })], copies: [7, uint()] },
+      { optional: ['payload', 'kind', 'block', 'copies'] },
     ),
   );
   const raw = (v: { purpose: number; kind?: number; block?: Uint8Array; payload?: Uint8Array }) =>
@@ -106,6 +106,10 @@ t.test('block messages: each purpose carries exactly its fields; blocks are boun
   t.throws(() => decodeMessage(raw({ purpose: 4, kind: 1, block: blk })), bad, 'PEEK_BLOCK with a block');
   t.throws(() => decodeMessage(raw({ purpose: 4 })), bad, 'PEEK_BLOCK without a kind');
   t.throws(() => decodeMessage(raw({ purpose: 5, kind: 0 })), bad, 'unknown purpose');
+  t.ok(decodeMessage(raw({ purpose: 2, kind: 0, block: blk, copies: 6 } as never)), 'PUT_BLOCK may ask for copies');
+  t.throws(() => decodeMessage(raw({ purpose: 3, kind: 0, block: blk, copies: 6 } as never)), bad, 'copies only on PUT_BLOCK');
+  t.throws(() => decodeMessage(raw({ purpose: 2, kind: 0, block: blk, copies: 0 } as never)), bad, 'copies 0');
+  t.throws(() => decodeMessage(raw({ purpose: 2, kind: 0, block: blk, copies: 9 } as never)), bad, 'copies over the cap');
   t.throws(() => decodeMessage(raw({ purpose: 2, kind: 0, block: new Uint8Array(0) })), bad, 'empty block');
   t.throws(() => decodeMessage(raw({ purpose: 2, kind: 0, block: new Uint8Array(BLOCK_MAX_LEN + 1) })), bad, 'block over the limit');
   const biggest = encodeMessage({ type: 'ROUTE', id, key, htl: HTL_MAX, purpose: 'PUT_BLOCK', kind: 'CHK', block: new Uint8Array(BLOCK_MAX_LEN) });

@@ -183,3 +183,18 @@ t.test('split holds constant memory: 64 MiB through a discarding putBlock', asyn
   t.equal(r.size, 64 * 1024 * 1024);
   t.ok(peak < 64 * 1024 * 1024, `peak growth ${(peak / 1048576).toFixed(1)} MiB`);
 });
+
+t.test('manifest blocks are handed to putBlock as such (the gateway asks more copies of them)', async (t) => {
+  const roles = new Map<string, string>();
+  const hex = (k: Uint8Array) => Buffer.from(k).toString('hex');
+  const put = async (k: Uint8Array, _b: Uint8Array, _s?: AbortSignal, role?: string) => void roles.set(hex(k), role ?? 'none');
+  const small = await insertContent(chunks(content(3 * BLOCK_LEN + 5)), { putBlock: put });
+  const rootKey = hex(parseChkUri(small.uri).routingKey);
+  t.equal(roles.get(rootKey), 'manifest', 'the root');
+  t.equal([...roles.values()].filter((r) => r === 'data').length, small.blocks - 1, 'every other block is data');
+  roles.clear();
+  const tree = await insertContent(chunks(content(40 * BLOCK_LEN)), { putBlock: put, k: 2, m: 1, maxManifestBytes: 1024 });
+  const manifests = [...roles.values()].filter((r) => r === 'manifest').length;
+  t.ok(manifests > 2, `a manifest tree: ${manifests} manifest blocks`);
+  t.equal(manifests + [...roles.values()].filter((r) => r === 'data').length, tree.blocks, 'each block has a role');
+});
