@@ -2,7 +2,7 @@
 // 10,000 real CHK blocks inserted from random nodes and fetched from others. Fetch success
 // >= 99.5 % on an intact network, >= 99 % after 30 % of the nodes fail abruptly in three waves with
 // repair between them (3 copies), every recoverable block restored by repair after 30 % fail at
-// once, and >= 99 % when 10 % of the nodes serve corrupted blocks (each caught by the hop that
+// once (and >= 99 % of 32 + 8 erasure-coded segments still recoverable), and >= 99 % when 10 % of the nodes serve corrupted blocks (each caught by the hop that
 // receives it). Every
 // scenario is a full 1,000-node run (about 20-40 s each on this machine); set UMBRA_SIM_QUICK=1 to
 // run them at 300 nodes and 2,000 blocks instead.
@@ -57,6 +57,8 @@ t.test('30 % fail at the same instant: one heal period restores every block that
   t.ok(h.meanStoreCopiesAfter >= 2.9, `mean live 'store' copies ${h.meanStoreCopiesBefore} -> ${h.meanStoreCopiesAfter}`);
   t.ok(b.fetches.succeeded >= h.anyBefore - slack, `fetched ${b.fetches.succeeded} of the ${h.anyBefore} blocks left with a copy`);
   t.ok(b.fetches.successRate >= 0.985, `fetch success ${b.fetches.successRate}`);
+  // what a user fetching content sees: segments of 32 + 8 erasure-coded blocks
+  t.ok(b.fetches.segmentSuccessRate >= 0.99, `${b.fetches.segments} segments, ${b.fetches.segmentSuccessRate} recoverable`);
   t.equal(b.fetches.failures.WRONG_BLOCK, undefined);
   t.comment(`${seconds.toFixed(1)} s: ${JSON.stringify({ heal: h, fetches: b.fetches })}`);
 });

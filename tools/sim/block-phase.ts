@@ -11,6 +11,11 @@
 // A fetch that fails is retried `retries` times (default 1) by its originator with a fresh request
 // id, as a client would; by then the tables have marked the dead peers it ran into, so the retry
 // takes another route. firstTrySuccessRate reports the success before any retry.
+// Content view: real content is erasure-coded in segments of SEGMENT_DATA + SEGMENT_CHECK blocks
+// (store/erasure.ts) whose routing keys are as independent as these random blocks, so the blocks,
+// taken in groups of that size, model segments: one is recoverable when at least SEGMENT_DATA of
+// its blocks came back. segmentSuccessRate is that share (a file of n segments needs all n, and
+// its manifest blocks, which carry more copies: store/split.ts).
 
 import { chkEncode } from '../../crypto/chk.ts';
 import { DEFAULT_FETCH_WINDOW } from '../../routing/constants.ts';
@@ -19,6 +24,7 @@ import { idHex } from '../../routing/keyspace.ts';
 import type { MessageType } from '../../routing/messages.ts';
 import type { FetchResult, InsertResult, LookupFailure } from '../../routing/outputs.ts';
 import { verifyBlock } from '../../store/block-verify.ts';
+import { SEGMENT_CHECK, SEGMENT_DATA } from '../../store/constants.ts';
 import type { VirtualClock } from './clock.ts';
 import { percentile } from './metrics.ts';
 import type { SimNetwork } from './network.ts';
@@ -60,6 +66,8 @@ export interface FetchStats {
   messagesPerFetch: number;
   latencyMeanMs: number;
   latencyP99Ms: number;
+  segments: number; // whole groups of SEGMENT_DATA + SEGMENT_CHECK blocks
+  segmentSuccessRate: number; // share of them with at least SEGMENT_DATA blocks fetched
 }
 
 export interface Inserted {
@@ -120,7 +128,9 @@ export function fetchBlocks(env: BlockEnv, blocks: Inserted[], live: SimNode[]):
   const rng = clock.rng;
   net.resetCounts();
   const retries = env.retries ?? 1;
-  const pending = new Map<string, { key: Uint8Array; started: number; node: SimNode; tries: number }>();
+  const pending = new Map<string, { key: Uint8Array; index: number; started: number; node: SimNode; tries: number }>();
+  const index = new Map<Inserted, number>(blocks.map((b, i) => [b, i]));
+  const got = new Uint8Array(blocks.length);
   const hops: number[] = [];
   const latencies: number[] = [];
   const failures: FetchStats['failures'] = {};
@@ -129,7 +139,7 @@ export function fetchBlocks(env: BlockEnv, blocks: Inserted[], live: SimNode[]):
     let node = live[rng.int(live.length)];
     if (node === b.from && live.length > 1) node = live[(live.indexOf(node) + 1) % live.length];
     const key = b.key, started = clock.now();
-    node.fetchBlock('CHK', key, (rid) => pending.set(idHex(rid), { key, started, node, tries: 1 }));
+    node.fetchBlock('CHK', key, (rid) => pending.set(idHex(rid), { key, index: index.get(b)!, started, node, tries: 1 }));
   });
   env.events.fetchDone = (_node, requestId, result: FetchResult) => {
     const p = pending.get(idHex(requestId));
@@ -147,6 +157,7 @@ export function fetchBlocks(env: BlockEnv, blocks: Inserted[], live: SimNode[]):
     else if (verifyBlock('CHK', p.key, result.block) === null) failures.WRONG_BLOCK = (failures.WRONG_BLOCK ?? 0) + 1;
     else {
       succeeded++;
+      got[p.index] = 1;
       hops.push(result.hops);
     }
     win.done();
@@ -159,6 +170,13 @@ export function fetchBlocks(env: BlockEnv, blocks: Inserted[], live: SimNode[]):
   latencies.sort((a, b) => a - b);
   const mean = (a: number[]) => (a.length === 0 ? 0 : a.reduce((x, y) => x + y, 0) / a.length);
   const n = blocks.length;
+  const per = SEGMENT_DATA + SEGMENT_CHECK, segments = Math.floor(n / per);
+  let segmentsOk = 0;
+  for (let s = 0; s < segments; s++) {
+    let have = 0;
+    for (let i = s * per; i < (s + 1) * per; i++) have += got[i];
+    if (have >= SEGMENT_DATA) segmentsOk++;
+  }
   return {
     fetches: n,
     succeeded,
@@ -172,6 +190,8 @@ export function fetchBlocks(env: BlockEnv, blocks: Inserted[], live: SimNode[]):
     messagesPerFetch: round(n === 0 ? 0 : countRequests(net) / n, 3),
     latencyMeanMs: round(mean(latencies), 1),
     latencyP99Ms: percentile(latencies, 0.99),
+    segments,
+    segmentSuccessRate: round(segments === 0 ? 0 : segmentsOk / segments, 6),
   };
 }
 

@@ -42,6 +42,7 @@ export function formatReport(r: SimResult, cost?: RunCost): string[] {
       rows.push(['repair traffic', `${h.repairMessagesPerNodePerInterval} messages/node/interval (${fails(h.repairMessages)}; membership meanwhile ${h.otherMessages})`]);
     } else rows.push(['heal', `none: blocks with a live 'store' copy ${h.storedBefore}, with any live copy ${h.anyBefore}`]);
     rows.push(['fetch success', `${pct(f.successRate)}, first try ${pct(f.firstTrySuccessRate)} (${f.succeeded} ok, ${f.retried} retried, failures: ${fails(f.failures)}; ${b.corruptNodes} corrupting nodes, ${b.badBlocksDetected} bad blocks caught)`]);
+    rows.push(['content segments', `${f.segments} groups of 32 + 8 blocks, ${pct(f.segmentSuccessRate)} recoverable (at least 32 fetched)`]);
     rows.push(['fetch hops', `mean ${f.meanHops}, p50 ${f.p50Hops}, p99 ${f.p99Hops}; ${f.messagesPerFetch} messages/fetch`]);
     rows.push(['fetch latency', `mean ${f.latencyMeanMs} ms, p99 ${f.latencyP99Ms} ms (virtual)`]);
   }
