@@ -33,15 +33,17 @@
 //   way may be stale, so a hop holding one keeps it as the best so far and still forwards; the node
 //   with no closer live peer asks its closest peers which version they hold (PEEK_BLOCK,
 //   routing/fan-out.ts), and every hop answers with the newer of what came back and what it holds
-//   (crypto/ssk.ts sskNewer). A branch that fails still answers with the best copy seen, if any. Each hop verifies a returned block against the
-//   key (crypto/chk, crypto/ssk through store/block-verify) before it caches ('cache' role) and
-//   forwards it; a bad block lowers the sender's standing (table.markBadBlock: evicted and banned
-//   after ROUTING_MAX_BAD_BLOCKS) and the hop backtracks to its next-best peer as for a failed branch.
+//   (crypto/ssk.ts sskNewer). A branch that fails still answers with the best copy seen, if any.
+// - Each hop verifies a returned block against the key (crypto/chk, crypto/ssk through
+//   store/block-verify) before it caches ('cache' role) and forwards it; a bad block lowers the
+//   sender's standing (table.markBadBlock: evicted and banned after ROUTING_MAX_BAD_BLOCKS) and the
+//   hop backtracks to its next-best peer as for a failed branch.
 // - PUT_BLOCK: every relaying hop verifies the block (a bad one is dropped in silence and counted
-//   against the sender) and caches it; the node with no closer live peer stores it ('store' role)
-//   and sends STORE_BLOCK replicas (fresh request ids, not routed further) to its policy.replicas - 1
-//   peers closest to the key, waits up to ackTimeoutMs for their PUT_REPLY, and answers PUT_REPLY
-//   with the number of copies stored, which travels back along the path.
+//   against the sender) and caches it as it forwards it; the node with no closer live peer stores
+//   it ('store' role, written once, not cached first) and sends STORE_BLOCK replicas (fresh request
+//   ids, not routed further) to its policy.replicas - 1 peers closest to the key (or `copies` - 1
+//   when the insert asks for more), waits up to ackTimeoutMs for their PUT_REPLY, and answers
+//   PUT_REPLY with the number of copies stored, which travels back along the path.
 // - The originator (pred null: the user's own node now, a circuit's exit later) never writes what
 //   it fetches or inserts to its own store, neither role; if it is itself the closest, it sends
 //   policy.replicas replicas and keeps none (DESIGN.md: "The client's own requests never write to
@@ -214,10 +216,7 @@ export class Router {
       else this.reject(from, m.id, 'OVERLOAD');
       return;
     }
-    if (m.purpose === 'PUT_BLOCK') {
-      if (!this.verified(from, m.kind!, m.key, m.block!)) return; // garbage gets silence
-      this.keep(m.kind!, m.key, m.block!, 'cache', now);
-    }
+    if (m.purpose === 'PUT_BLOCK' && !this.verified(from, m.kind!, m.key, m.block!)) return; // garbage gets silence
     this.stats.requestsHandled++;
     const blockArgs = m.kind === undefined ? undefined : { kind: m.kind, block: m.block, copies: m.copies };
     const s = this.newState(m.id, m.key, m.htl, m.purpose, m.payload, blockArgs, from, Infinity);
@@ -418,6 +417,8 @@ export class Router {
       this.fail(s, 'HTL', now);
       return;
     }
+    // A relaying hop caches an insert as it passes it on; the end node stores it instead (one write).
+    if (s.purpose === 'PUT_BLOCK' && s.pred !== null && s.tried.length === 0) this.keep(s.kind!, s.key, s.block!, 'cache', now);
     s.tried.push(peer);
     s.attempt = { peer, accepted: false, deadline: now + this.ctx.policy.ackTimeoutMs };
     this.ctx.send(peer, { type: 'ROUTE', id: s.id, key: s.key, htl, purpose: s.purpose, payload: s.payload, kind: s.kind, block: s.block, copies: s.copies });
