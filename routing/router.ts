@@ -555,7 +555,8 @@ export class Router {
 
   /** Puts a verified block into our store (if we have one); returns whether it was kept. */
   private keep(kind: BlockKind, key: Uint8Array, block: Uint8Array, role: 'store' | 'cache', now: number): boolean {
-    if (this.store === undefined || !this.store.put(kind, key, block, role)) return false;
+    // every caller verified the block against the key just before (verified() or the insert's check)
+    if (this.store === undefined || !this.store.put(kind, key, block, role, { verified: true })) return false;
     this.repair?.noteKept(kind, key, role, now);
     if (role === 'store') this.stats.blocksStored++;
     else this.stats.blocksCached++;

@@ -37,6 +37,12 @@ export interface BlockStoreOptions {
   storeFraction?: number;
 }
 
+export interface PutOptions {
+  /** The caller verified this very block against the key just now (the router does, for every
+   *  block from a peer): the store skips its own check. Gets verify regardless. */
+  verified?: boolean;
+}
+
 export interface BlockStore {
   /** The verified block, or undefined (absent, or failed verification and was dropped). Marks it recently used. */
   get(kind: BlockKind, routingKey: Uint8Array): Uint8Array | undefined;
@@ -47,7 +53,7 @@ export interface BlockStore {
    * budget, or (SSK) an equal or newer version is held. A block already held as 'cache' and put
    * as 'store' moves to the store; one held as 'store' and put as 'cache' stays in the store.
    */
-  put(kind: BlockKind, routingKey: Uint8Array, block: Uint8Array, role: StoreRole): boolean;
+  put(kind: BlockKind, routingKey: Uint8Array, block: Uint8Array, role: StoreRole, opts?: PutOptions): boolean;
   stats(): BlockStoreStats;
   /** Make everything put so far durable (a no-op in memory). */
   flush(): void;

@@ -3,7 +3,7 @@
 // (node/datastore/), with no I/O. Blocks are copied in and out, so callers cannot alter what is held.
 
 import { sskNewer } from '../crypto/ssk.ts';
-import type { BlockKind, BlockStore, BlockStoreOptions, BlockStoreStats, StoreRole } from './block-store.ts';
+import type { BlockKind, BlockStore, BlockStoreOptions, BlockStoreStats, PutOptions, StoreRole } from './block-store.ts';
 import { checkKindAndKey, verifyBlock } from './block-verify.ts';
 import { RoleLru, roleBudgets } from './store-policy.ts';
 
@@ -43,10 +43,10 @@ export class MemoryStore implements BlockStore {
     return this.lru.get(keyOf(kind, routingKey)) !== undefined;
   }
 
-  put(kind: BlockKind, routingKey: Uint8Array, block: Uint8Array, role: StoreRole): boolean {
+  put(kind: BlockKind, routingKey: Uint8Array, block: Uint8Array, role: StoreRole, opts: PutOptions = {}): boolean {
     this.check(kind, routingKey);
     if (role !== 'store' && role !== 'cache') throw new TypeError(`block store: unknown role ${String(role)}`);
-    if (!verifyBlock(kind, routingKey, block)) return false;
+    if (opts.verified !== true && !verifyBlock(kind, routingKey, block)) return false;
     const k = keyOf(kind, routingKey);
     const held = this.lru.get(k);
     let keep = block;

@@ -5,7 +5,8 @@
 // - Bounded: the two roles' budgets (store/store-policy.ts) cover LIVE_FRACTION of maxBytes; the
 //   rest is room for garbage, and compaction (copy a segment's live records forward, fsync, delete
 //   it) keeps the files under maxBytes plus one segment.
-// - Verified: put checks the block against its routing key, and so does every get, after unsealing;
+// - Verified: put checks the block against its routing key (unless its caller just did: the router
+//   verifies every block from a peer before keeping it), and so does every get, after unsealing;
 //   a record that fails (bit rot, a torn write) is dropped from the index and never served.
 // - Crash-safe without syncing every write: writes go to the page cache, fdatasync runs in groups
 //   (every syncBytes or syncMs, on the thread pool; synchronously on flush/close). After a crash (SIGKILL, power loss) the index is
@@ -16,7 +17,7 @@
 
 import fs from 'node:fs';
 import { sskNewer } from '../../crypto/ssk.ts';
-import type { BlockKind, BlockStore, BlockStoreOptions, BlockStoreStats, StoreRole } from '../../store/block-store.ts';
+import type { BlockKind, BlockStore, BlockStoreOptions, BlockStoreStats, PutOptions, StoreRole } from '../../store/block-store.ts';
 import { checkKindAndKey, verifyBlock } from '../../store/block-verify.ts';
 import { SEAL_LEN, sealKeyOf, sealPrefix, slotOf } from '../../store/slots.ts';
 import { RoleLru, roleBudgets } from '../../store/store-policy.ts';
@@ -120,10 +121,10 @@ export class Datastore implements BlockStore {
     return this.lru.get(keyOf(slotOf(this.salt, kind, routingKey))) !== undefined;
   }
 
-  put(kind: BlockKind, routingKey: Uint8Array, block: Uint8Array, role: StoreRole): boolean {
+  put(kind: BlockKind, routingKey: Uint8Array, block: Uint8Array, role: StoreRole, opts: PutOptions = {}): boolean {
     this.check(kind, routingKey);
     if (role !== 'store' && role !== 'cache') throw new TypeError(`block store: unknown role ${String(role)}`);
-    if (!verifyBlock(kind, routingKey, block)) return false;
+    if (opts.verified !== true && !verifyBlock(kind, routingKey, block)) return false;
     const k = keyOf(slotOf(this.salt, kind, routingKey));
     const e = this.lru.get(k);
     if (e) {

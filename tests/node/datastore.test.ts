@@ -149,6 +149,18 @@ t.test('disk: group commits run off the event loop, and close still makes everyt
   r.close();
 });
 
+t.test('disk: a put whose caller says it verified skips the check, but a wrong block is still never served', async (t) => {
+  const s = open(freshDir(), { maxBytes: 64 * 2 ** 20 });
+  const a = chkBlock(6, 1), b = chkBlock(6, 2);
+  t.ok(s.put('CHK', a.routingKey, a.block, 'store', { verified: true }));
+  t.ok(same(s.get('CHK', a.routingKey), a.block));
+  t.ok(s.put('CHK', b.routingKey, a.block, 'store', { verified: true }), 'a buggy caller slips in a wrong block');
+  t.equal(s.get('CHK', b.routingKey), undefined, 'the get check catches it');
+  t.equal(s.stats().corrupt, 1);
+  t.notOk(s.has('CHK', b.routingKey), 'and drops it');
+  s.close();
+});
+
 t.test('disk: a flipped bit is never served; the block is dropped', async (t) => {
   const dir = freshDir();
   const s = open(dir, { maxBytes: 64 * 2 ** 20 });
