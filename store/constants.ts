@@ -11,9 +11,11 @@ export const BLOCK_REF_LEN = 2 * CHK_KEY_LEN; // routingKey ‖ cryptoKey: how a
 // A full segment is SEGMENT_DATA data blocks plus SEGMENT_CHECK check blocks: any 32 of the 40
 // recover the segment, so losing up to a fifth of the blocks (8 of 40) loses nothing, for 25% more
 // blocks stored. Why these numbers: the encoder costs SEGMENT_CHECK GF(256) multiply-adds per data
-// byte (~1.1-1.35 GB/s each in JS here), so 32+8 encodes at ~115-165 MB/s and decodes the worst
-// case (8 data blocks lost) as fast, leaving room for CHK encryption (~470 MB/s) within the 40 MiB/s
-// end-to-end budget on two shared cores; 32+16 (a third) measured ~85 MB/s, too close. A long
+// byte. The choice was made with the pure-JS kernel (~1.1-1.35 GB/s per multiply-add here: 32+8 at
+// ~115-165 MB/s, 32+16 at ~85 MB/s, too close to the 40 MiB/s end-to-end budget beside CHK
+// encryption on two shared cores); the WebAssembly SIMD kernel (store/gf256-simd.ts) now encodes
+// 32+8 at ~2.6 GB/s and 32+16 at ~1.4 GB/s, so more check blocks would no longer cost speed, only
+// 25 % more storage and traffic per 8 check blocks. A long
 // segment makes random loss average out: at 5% independent loss a 32+8 segment fails with odds
 // ~1e-4, a 16+4 one ~2e-3. Memory: one segment is 1.25 MiB. Both are per insert options (the
 // manifest carries them), so durable content can ask for more check blocks.

@@ -3,10 +3,17 @@
 // coef[r][j] · src_j over whole blocks. Addition is XOR; multiplication uses a full 256×256 product
 // table (64 KiB), so one row of it is the "multiply by c" map.
 //
+// gfMatMul runs the WebAssembly SIMD kernel of store/gf256-simd.ts where the runtime has one
+// (Node 20 does), else the pure-JS kernel here (gfMatMulJs), which is also the tests' reference;
+// setGfKernel('js') forces the JS kernel (tests, benchmarks).
+//
 // Speed (measured on this machine, one core, real GF rows): a byte-at-a-time table loop does
 // ~0.9 GB/s per multiply-add; reading 32-bit words and doing the four lookups in registers,
-// ~1.1 GB/s; updating four outputs per source word read (mulAdd4), ~1.35 GB/s. So a segment costs
-// m multiply-adds per data byte: 32+8 encodes at ~115-165 MB/s, 32+16 at ~85 MB/s (constants.ts).
+// ~1.1 GB/s; updating four outputs per source word read (mulAdd4), ~1.35 GB/s. So with the JS
+// kernel a segment costs m multiply-adds per data byte: 32+8 encodes at ~115-165 MB/s, 32+16 at
+// ~85 MB/s (constants.ts). The SIMD kernel encodes 32+8 at ~2-2.7 GB/s of data
+// (tools/bench/erasure.ts).
+import { createGfSimdKernel } from './gf256-simd.ts';
 
 const EXP = new Uint8Array(512);
 const LOG = new Uint8Array(256);
@@ -72,11 +79,43 @@ export function words(b: Uint8Array): Uint32Array {
   return new Uint32Array(b.buffer, b.byteOffset, b.length / 4);
 }
 
+const simd = createGfSimdKernel(MUL);
+/** True if this runtime runs the WebAssembly SIMD kernel. */
+export const gfSimdAvailable = simd !== null;
+export type GfKernelName = 'simd' | 'js';
+let kernel: GfKernelName = simd !== null ? 'simd' : 'js';
+
+/** The kernel gfMatMul uses: 'simd' by default where available, else 'js'. */
+export function gfKernel(): GfKernelName {
+  return kernel;
+}
+
 /**
- * outs[r] = Σ_j coef[r * srcs.length + j] · srcs[j], all blocks of one length. The outputs are
- * overwritten. Sources and outputs must not overlap.
+ * Chooses gfMatMul's kernel for the whole process (tests and benchmarks); returns the previous
+ * choice. 'simd' where it is unavailable is a RangeError.
+ */
+export function setGfKernel(name: GfKernelName): GfKernelName {
+  if (name === 'simd' ? simd === null : name !== 'js') throw new RangeError(`gf256: kernel ${name} unavailable`);
+  const prev = kernel;
+  kernel = name;
+  return prev;
+}
+
+/**
+ * outs[r] = Σ_j coef[r * srcs.length + j] · srcs[j], all blocks of one length (RangeError if
+ * not). The outputs are overwritten. Sources and outputs must not overlap.
  */
 export function gfMatMul(coef: Uint8Array, srcs: Uint32Array[], outs: Uint32Array[]): void {
+  if (coef.length !== srcs.length * outs.length) throw new RangeError('gf256: coefficient matrix has the wrong size');
+  const len = outs[0]?.length ?? srcs[0]?.length ?? 0;
+  for (const b of srcs) if (b.length !== len) throw new RangeError('gf256: all blocks must have one length');
+  for (const b of outs) if (b.length !== len) throw new RangeError('gf256: all blocks must have one length');
+  if (kernel === 'simd' && simd !== null && srcs.length > 0) simd.matMul(coef, srcs, outs);
+  else gfMatMulJs(coef, srcs, outs);
+}
+
+/** gfMatMul with the pure-JS kernel: the fallback, and the reference the SIMD kernel is tested against. */
+export function gfMatMulJs(coef: Uint8Array, srcs: Uint32Array[], outs: Uint32Array[]): void {
   const n = srcs.length;
   if (coef.length !== n * outs.length) throw new RangeError('gf256: coefficient matrix has the wrong size');
   for (const o of outs) o.fill(0);
