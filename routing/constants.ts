@@ -60,7 +60,7 @@ export const ROUTING_MAX_FAILURES = 3;
 export const ROUTING_MAX_BAD_BLOCKS = 2;
 export const ROUTING_BANNED_MAX = 1024;
 
-// --- Blocks over the overlay (routing/router.ts GET_BLOCK / PUT_BLOCK) ---
+// --- Blocks over the overlay (routing/block-requests.ts GET_BLOCK / PUT_BLOCK) ---
 // Largest block a ROUTE or BLOCK_REPLY carries: a stored CHK block (the larger kind).
 export const BLOCK_MAX_LEN = Math.max(CHK_ENCODED_LEN, SSK_BLOCK_LEN);
 // Copies an insert aims for: the node closest to the key stores it and sends replicas to its

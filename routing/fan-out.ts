@@ -1,7 +1,7 @@
 // One-hop fan-outs at the end of a block request's route (DESIGN.md layer 4): the node closest to
 // a key asks the next closest peers directly, each under a fresh request id (so a peer cannot link
 // it to the route), with htl 1 and never routed on:
-// - STORE_BLOCK: the replicas of an insert (routing/router.ts storeHere); answered by PUT_REPLY.
+// - STORE_BLOCK: the replicas of an insert (routing/block-requests.ts storeHere); answered by PUT_REPLY.
 // - PEEK_BLOCK: "which version of this SSK do you hold?" when an SSK fetch reaches its end, so
 //   the fetch returns the newest version any of the closest nodes holds, not the first copy it
 //   meets; answered by BLOCK_REPLY (the block) or ROUTE_REJECT NOT_FOUND.

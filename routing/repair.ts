@@ -1,5 +1,5 @@
 // Block repair (re-replication), after Kademlia's republish (Maymounkov and Mazieres 2002, §2.5):
-// the copies an insert made (routing/router.ts PUT_BLOCK, policy.replicas of them) are topped up
+// the copies an insert made (routing/block-requests.ts PUT_BLOCK, policy.replicas of them) are topped up
 // as their holders fail or closer nodes join. DESIGN.md layer 4 "Store": blocks live on the nodes
 // closest to their key.
 //

@@ -1,4 +1,4 @@
-// Blocks over the overlay (routing/router.ts GET_BLOCK / PUT_BLOCK through NodeCore) on small
+// Blocks over the overlay (routing/block-requests.ts GET_BLOCK / PUT_BLOCK through NodeCore) on small
 // hand-built topologies: a hit at the first hop and at the end of the route, NOT_FOUND travelling
 // back (a node answers a second copy of a failed request from memory), caching by relaying hops only (never by the originator), a corrupting peer detected, its
 // standing lowered and the block fetched through another route, inserts stored on the closest node

@@ -1,4 +1,4 @@
-// Updatable SSK blocks over the overlay (routing/router.ts, GET_BLOCK of an SSK and PEEK_BLOCK):
+// Updatable SSK blocks over the overlay (routing/block-requests.ts, GET_BLOCK of an SSK and PEEK_BLOCK):
 // a stale copy met on the way, or held by the closest node, never hides a newer version that one
 // of the closest nodes holds; the originator's own stale copy does not end its search; a peer that
 // answers a peek with a forged block is caught and the honest newest version still comes back.
