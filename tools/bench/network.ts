@@ -134,6 +134,23 @@ async function peers(gw: string): Promise<number> {
   }
 }
 
+/** Link cells shed under backpressure and routing timeouts, summed over the nodes (a healthy run has none). */
+async function trouble(): Promise<{ shed: number; timeouts: number; badBlocks: number }> {
+  const out = { shed: 0, timeouts: 0, badBlocks: 0 };
+  for (const n of nodes) {
+    try {
+      const r = await fetch(`${n.gateway}/api/v1/status`, { signal: AbortSignal.timeout(2000) });
+      const st = (await r.json()) as { peers: { shed: number }[]; routing: { timeouts: number; badBlocks: number } };
+      for (const p of st.peers) out.shed += p.shed;
+      out.timeouts += st.routing.timeouts;
+      out.badBlocks += st.routing.badBlocks;
+    } catch {
+      /* a node that does not answer shows in the other figures */
+    }
+  }
+  return out;
+}
+
 async function stopAll(): Promise<void> {
   for (const n of nodes) if (!n.exited) n.proc.kill('SIGTERM');
   const end = Date.now() + STOP_MS;
@@ -244,7 +261,8 @@ async function run(): Promise<void> {
   windows.insert.toUs = nowUs();
   const selfInsert = process.cpuUsage(self0);
   const c1 = cpuAll();
-  process.stderr.write(`inserted in ${(ins.ms / 1000).toFixed(1)} s; fetching through node ${FETCH}…\n`);
+  const afterInsert = await trouble();
+  process.stderr.write(`inserted in ${(ins.ms / 1000).toFixed(1)} s (cells shed ${afterInsert.shed}, routing timeouts ${afterInsert.timeouts}); fetching through node ${FETCH}…\n`);
 
   const fetchPid = at(FETCH).proc.pid as number;
   const rssBefore = rssMB(fetchPid);
