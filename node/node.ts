@@ -18,6 +18,7 @@ import { open as openDatastore } from './datastore/datastore.ts';
 import { type DataDirLock, lockDataDir } from './lockfile.ts';
 import type { Logger } from './log.ts';
 import { VERSION } from './version.ts';
+import type { BlockStore } from '../store/block-store.ts';
 
 export interface RunningNode {
   contact: string;
@@ -35,7 +36,13 @@ function advertisedHost(host: string, log: Logger): string {
   return host;
 }
 
-export async function startNode(cfg: NodeConfig, log: Logger): Promise<RunningNode> {
+/** Seams for tests that need a misbehaving node (never set by the CLI). */
+export interface NodeHooks {
+  /** Wraps the datastore the routing core uses: e.g. a store that hands out corrupted blocks. */
+  wrapStore?(store: BlockStore): BlockStore;
+}
+
+export async function startNode(cfg: NodeConfig, log: Logger, hooks: NodeHooks = {}): Promise<RunningNode> {
   fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   const lock: DataDirLock = lockDataDir(cfg.dataDir);
   const cleanup: Array<() => Promise<void> | void> = [() => lock.release()];
@@ -66,7 +73,7 @@ export async function startNode(cfg: NodeConfig, log: Logger): Promise<RunningNo
     const store = openDatastore(path.join(cfg.dataDir, 'store'), { maxBytes: cfg.storeBytes });
     cleanup.push(() => store.close());
     log.info('datastore open', { blocks: store.stats().store.count + store.stats().cache.count, maxBytes: cfg.storeBytes });
-    driver = new CoreDriver(identity, [address], links, log.child('routing'), store);
+    driver = new CoreDriver(identity, [address], links, log.child('routing'), hooks.wrapStore ? hooks.wrapStore(store) : store);
     cleanup.push(() => driver?.stop());
     const contact = formatContact({ identityKey: identity.identityPublic, host, port: bound.port });
 

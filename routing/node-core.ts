@@ -51,6 +51,7 @@ export interface NodeCoreConfig {
 
 export interface CoreStats extends RouterStats, MembershipStats, RepairStats {
   peers: number;
+  banned: number; // peers evicted and banned for sending bad blocks
   activeRequests: number;
   activeLookups: number;
   dropped: number; // messages that did not decode
@@ -214,6 +215,7 @@ export class NodeCore {
       ...this.membership.stats,
       ...this.repair.stats,
       peers: this.ctx.table.size,
+      banned: this.ctx.table.bannedCount,
       activeRequests: this.router.activeRequests,
       activeLookups: this.membership.activeLookups,
       dropped: this.dropped,

@@ -178,6 +178,11 @@ export class RoutingTable {
     return this.banned.has(toHex(id));
   }
 
+  /** How many peers are banned now (for bad blocks), oldest forgotten past ROUTING_BANNED_MAX. */
+  get bannedCount(): number {
+    return this.banned.size;
+  }
+
   /** Removes a peer; the newest replacement of its bucket, if any, takes its place. */
   remove(id: NodeId): boolean {
     const b = this.buckets[this.bucketIndex(id)];
