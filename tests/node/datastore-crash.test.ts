@@ -2,7 +2,7 @@
 // puts blocks in a tight loop (with eviction, compaction and group commits going on), the test
 // kills it at a random moment, reopens the store and checks that every block get() returns is
 // exactly the block that was put, that the store stays within its bounds and is usable (put/get),
-// and that a second reopen agrees. Repeated on the same store with different kill times, so later
+// and that a second reopen agrees block for block (no evicted block comes back). Repeated on the same store with different kill times, so later
 // rounds also start from a store that was itself recovered from a crash.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -53,16 +53,21 @@ for (let round = 0; round < ROUNDS; round++) {
     const st = s.stats();
     t.ok(st.store.bytes <= st.store.budget && st.cache.bytes <= st.cache.budget, 'within budgets');
     let served = 0, wrong = 0;
-    for (let seed = 0; seed <= round; seed++) {
-      const upTo = Math.min(CRASH_MAX_PUTS, progress[seed] + 200); // a few puts after the last progress line
-      for (let i = 0; i < upTo; i++) {
-        const c = chkBlock(seed, i);
-        const got = s.get('CHK', c.routingKey);
-        if (got === undefined) continue;
-        served++;
-        if (!Buffer.from(got).equals(c.block)) wrong++;
+    const servedIds: Array<[number, number]> = []; // (seed, i) of every CHK block served
+    const candidates = (each: (seed: number, i: number) => void) => {
+      for (let seed = 0; seed <= round; seed++) {
+        const upTo = Math.min(CRASH_MAX_PUTS, progress[seed] + 200); // a few puts after the last progress line
+        for (let i = 0; i < upTo; i++) each(seed, i);
       }
-    }
+    };
+    candidates((seed, i) => {
+      const c = chkBlock(seed, i);
+      const got = s.get('CHK', c.routingKey);
+      if (got === undefined) return;
+      served++;
+      servedIds.push([seed, i]);
+      if (!Buffer.from(got).equals(c.block)) wrong++;
+    });
     for (let doc = 0; doc < SSK_DOCS; doc++) {
       const key = sskBlock(doc, 0).routingKey;
       const got = s.get('SSK', key);
@@ -79,10 +84,18 @@ for (let round = 0; round < ROUNDS; round++) {
     t.ok(s.put('CHK', fresh.routingKey, fresh.block, 'store'), 'put after recovery');
     t.ok(Buffer.from(s.get('CHK', fresh.routingKey)!).equals(fresh.block), 'get after recovery');
     const countNow = s.stats().store.count + s.stats().cache.count;
+    const stillHeld = servedIds.filter(([seed, i]) => s.has('CHK', chkBlock(seed, i).routingKey)); // the put may have evicted one
+    t.ok(stillHeld.length >= servedIds.length - 1);
     s.close();
     const again = open(dir, CRASH_STORE);
     t.equal(again.stats().store.count + again.stats().cache.count, countNow, 'a clean reopen agrees');
     t.equal(again.stats().tornTails, 0, 'a clean close leaves no torn tail');
+    t.equal(again.stats().evictions, 0, 'and needs no eviction: the budgets held at close');
+    const heldAgain: Array<[number, number]> = [];
+    candidates((seed, i) => {
+      if (again.has('CHK', chkBlock(seed, i).routingKey)) heldAgain.push([seed, i]);
+    });
+    t.same(heldAgain, stillHeld, 'the same blocks: none evicted comes back');
     again.close();
   });
 }
