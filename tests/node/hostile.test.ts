@@ -13,8 +13,8 @@ import { linkKeyFromIdentity, linkPublicFromIdentity } from '../../crypto/link-k
 import { parseContact } from '../../node/contact.ts';
 import { encodeFrame } from '../../node/frame-reader.ts';
 import { handshakeAsDialer } from '../../node/link-handshake.ts';
-import { createLogger } from '../../node/log.ts';
-import { type RunningNode, startNode } from '../../node/node.ts';
+import type { RunningNode } from '../../node/node.ts';
+import { startInProcess } from './in-process.ts';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'umbra-hostile-'));
 const running: RunningNode[] = [];
@@ -24,23 +24,8 @@ t.teardown(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quiet = createLogger('error');
 
-async function start(name: string, bootstrap: string[] = []): Promise<RunningNode> {
-  const n = await startNode(
-    {
-      dataDir: path.join(base, name),
-      listen: { host: '127.0.0.1', port: 0 },
-      gateway: { host: '127.0.0.1', port: 0 },
-      bootstrap: bootstrap.map((c) => parseContact(c)),
-      logLevel: 'error',
-      storeBytes: 64 * 1024 * 1024,
-    },
-    quiet,
-  );
-  running.push(n);
-  return n;
-}
+const start = (name: string, bootstrap: string[] = []): Promise<RunningNode> => startInProcess(base, name, bootstrap, running);
 
 function connect(port: number): Promise<net.Socket> {
   return new Promise((resolve) => {

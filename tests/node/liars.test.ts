@@ -7,10 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { parseContact } from '../../node/contact.ts';
-import { createLogger } from '../../node/log.ts';
-import { type RunningNode, startNode } from '../../node/node.ts';
+import type { RunningNode } from '../../node/node.ts';
 import type { BlockStore } from '../../store/block-store.ts';
+import { startInProcess } from './in-process.ts';
 import { until } from './proc-helpers.ts';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'umbra-liars-'));
@@ -19,7 +18,6 @@ t.teardown(async () => {
   for (const n of running) await n.stop();
   fs.rmSync(base, { recursive: true, force: true });
 });
-const quiet = createLogger('error');
 
 /** A store that keeps blocks faithfully but hands each one out with a bit flipped. */
 function lying(store: BlockStore, served: { n: number }): BlockStore {
@@ -40,22 +38,8 @@ function lying(store: BlockStore, served: { n: number }): BlockStore {
   };
 }
 
-async function start(name: string, bootstrap: string[], served?: { n: number }): Promise<RunningNode> {
-  const n = await startNode(
-    {
-      dataDir: path.join(base, name),
-      listen: { host: '127.0.0.1', port: 0 },
-      gateway: { host: '127.0.0.1', port: 0 },
-      bootstrap: bootstrap.map((c) => parseContact(c)),
-      logLevel: 'error',
-      storeBytes: 64 * 1024 * 1024,
-    },
-    quiet,
-    served ? { wrapStore: (s) => lying(s, served) } : {},
-  );
-  running.push(n);
-  return n;
-}
+const start = (name: string, bootstrap: string[], served?: { n: number }): Promise<RunningNode> =>
+  startInProcess(base, name, bootstrap, running, served ? { wrapStore: (s) => lying(s, served) } : {});
 
 async function status(n: RunningNode): Promise<any> {
   const r = await fetch(`${n.gatewayUrl}/api/v1/status`, { signal: AbortSignal.timeout(5000) });
