@@ -36,6 +36,14 @@ t.test('hashes agree', async (t) => {
   t.equal(Buffer.from(N.sha256()).toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
 });
 
+t.test('one-shot hashing (one part, OpenSSL) agrees with noble at buffer-size edges', async (t) => {
+  for (const n of [0, 1, 511, 513, 4096, 32809]) {
+    const x = globalThis.crypto.getRandomValues(new Uint8Array(n));
+    t.same(opensslBackend.sha256(x), nobleBackend.sha256(x), `one-part sha256 of ${n} bytes`);
+    t.same(opensslBackend.sha3_256(x), nobleBackend.sha3_256(x), `one-part sha3-256 of ${n} bytes`);
+  }
+});
+
 const O = opensslBackend;
 
 t.test('x25519 agrees, generate() is consistent, low-order keys are refused', async (t) => {

@@ -1,11 +1,12 @@
 // CHK blocks: round trips at the size edges, convergence, the two backends agreeing byte for byte,
-// and rejection of every tamper class, wrong key and malformed header.
+// and rejection of every tamper class, wrong key and malformed header; chkVerifyInPlace (the
+// datastore's get path) hashing in the CHK_VERIFY_ROOM before the block without changing it.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { nobleBackend } from '../../crypto/backend-noble.ts';
-import { nodeBackend } from '../../crypto/backend-node.ts';
+import { nodeBackend, opensslBackend } from '../../crypto/backend-node.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
-import { chkDecode, chkEncode, chkRoutingKey, chkVerify } from '../../crypto/chk.ts';
+import { CHK_VERIFY_ROOM, chkDecode, chkEncode, chkRoutingKey, chkVerify, chkVerifyInPlace } from '../../crypto/chk.ts';
 import { CHK_BLOCK_LEN, CHK_CRYPTO_KEY_LABEL, CHK_ENCODED_LEN, CHK_HEADER_LEN } from '../../crypto/constants.ts';
 
 const rnd = (n: number) => new Uint8Array(randomBytes(n));
@@ -141,4 +142,22 @@ t.test('random hostile blocks only ever give BAD_BLOCK', async (t) => {
     }
   }
   t.equal(ok, 50);
+});
+
+t.test('chkVerifyInPlace: hashes in the room before the block, agrees with chkVerify', async (t) => {
+  const c = chkEncode(rnd(71));
+  const room = new Uint8Array(CHK_VERIFY_ROOM + CHK_ENCODED_LEN + 3).fill(0xee);
+  const view = room.subarray(CHK_VERIFY_ROOM, CHK_VERIFY_ROOM + CHK_ENCODED_LEN);
+  view.set(c.block);
+  for (const backend of [opensslBackend, nobleBackend]) t.ok(chkVerifyInPlace(c.routingKey, view, backend), backend.name);
+  t.ok(Buffer.from(view).equals(c.block), 'the block is not changed');
+  t.equal(room[room.length - 1], 0xee, 'nor what follows it');
+  t.notOk(chkVerifyInPlace(chkEncode(rnd(72)).routingKey, view), 'another key');
+  view[CHK_ENCODED_LEN - 1] ^= 1;
+  t.notOk(chkVerifyInPlace(c.routingKey, view), 'a flipped bit');
+  t.equal(chkVerifyInPlace(c.routingKey, view), chkVerify(c.routingKey, view), 'agrees with chkVerify');
+  view[CHK_ENCODED_LEN - 1] ^= 1;
+  t.notOk(chkVerifyInPlace(c.routingKey, room.subarray(CHK_VERIFY_ROOM, CHK_VERIFY_ROOM + 100)), 'wrong length');
+  t.notOk(chkVerifyInPlace(c.routingKey.subarray(1), view), 'short key');
+  t.throws(() => chkVerifyInPlace(c.routingKey, c.block.slice()), RangeError, 'no room before the block');
 });
