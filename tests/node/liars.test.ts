@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import type { RunningNode } from '../../node/node.ts';
+import { ROUTING_MAX_BAD_BLOCKS } from '../../routing/constants.ts';
 import type { BlockStore } from '../../store/block-store.ts';
 import { startInProcess } from './in-process.ts';
 import { until } from './proc-helpers.ts';
@@ -80,7 +81,7 @@ t.test('two of seven nodes serve corrupted blocks: the fetch still returns the e
   const caught = stats.reduce((a, s) => a + s.routing.badBlocks, 0);
   t.ok(caught > 0, `honest nodes caught ${caught} bad blocks`);
   const banned = stats.reduce((a, s) => a + s.routing.banned, 0);
-  t.ok(banned > 0, `and banned a liar ${banned} times (evicted from the routing table after ${2} bad blocks)`);
+  t.ok(banned > 0, `and banned a liar ${banned} times (evicted from the routing table after ${ROUTING_MAX_BAD_BLOCKS} bad blocks)`);
   const liarIds = new Set(liars.map((l) => l.nodeId));
   t.notOk(stats.some((s) => s.routing.banned > 0 && s.routing.badBlocks === 0), 'only nodes that caught bad blocks banned anyone');
   t.comment(`liar ids: ${[...liarIds].map((id) => id.slice(0, 8)).join(', ')}; bad blocks caught per honest node: ${stats.map((s) => s.routing.badBlocks).join(', ')}`);

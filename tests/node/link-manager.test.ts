@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import t from 'tap';
+import { waitFor } from './proc-helpers.ts';
 import { nodeBackend } from '../../crypto/backend-node.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { nodeIdOf } from '../../crypto/identity.ts';
@@ -31,11 +32,6 @@ function makeManager(opts: { maxPending?: number } = {}) {
   return { mgr, identityKey, nodeId, got, ups, downs };
 }
 
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-  return cond();
-};
 
 t.test('dial, exchange by node id, simultaneous dials leave one link each way', async (t) => {
   const A = makeManager(), B = makeManager();
@@ -45,18 +41,18 @@ t.test('dial, exchange by node id, simultaneous dials leave one link each way', 
     A.mgr.dial({ identityKey: B.identityKey, host: '127.0.0.1', port: pb.port }),
     B.mgr.dial({ identityKey: A.identityKey, host: '127.0.0.1', port: pa.port }),
   ]);
-  t.ok(await until(() => A.mgr.all().length === 1 && B.mgr.all().length === 1));
+  t.ok(await waitFor(() => A.mgr.all().length === 1 && B.mgr.all().length === 1));
   await new Promise((r) => setTimeout(r, 100));
   t.equal(A.mgr.all().length, 1, 'one link at A');
   t.equal(B.mgr.all().length, 1, 'one link at B');
   t.ok(A.mgr.send(B.nodeId, new Uint8Array([1, 2])));
   t.ok(B.mgr.send(A.nodeId, new Uint8Array([3])));
-  t.ok(await until(() => A.got.length === 1 && B.got.length === 1));
+  t.ok(await waitFor(() => A.got.length === 1 && B.got.length === 1));
   t.equal(B.got[0]?.from, toHex(A.nodeId));
   t.same(B.got[0]?.m, new Uint8Array([1, 2]));
   t.same(A.ups, [toHex(B.nodeId)], 'one link-up event');
   await A.mgr.close();
-  t.ok(await until(() => B.downs.length === 1), 'peer sees the link go down');
+  t.ok(await waitFor(() => B.downs.length === 1), 'peer sees the link go down');
   await B.mgr.close();
 });
 
@@ -73,11 +69,11 @@ t.test('silent connections beyond the pending bound are refused; the node keeps 
   const A = makeManager(), B = makeManager({ maxPending: 4 });
   const pb = await B.mgr.listen('127.0.0.1', 0);
   const socks = Array.from({ length: 10 }, () => net.connect(pb.port, '127.0.0.1').on('error', () => {}));
-  t.ok(await until(() => B.mgr.stats.refused >= 6), 'extra silent connections refused');
+  t.ok(await waitFor(() => B.mgr.stats.refused >= 6), 'extra silent connections refused');
   // after the silent ones time out, a real peer gets in
   await new Promise((r) => setTimeout(r, 700));
   await A.mgr.dial({ identityKey: B.identityKey, host: '127.0.0.1', port: pb.port });
-  t.ok(await until(() => B.mgr.all().length === 1), 'the real peer is linked');
+  t.ok(await waitFor(() => B.mgr.all().length === 1), 'the real peer is linked');
   socks.forEach((s) => s.destroy());
   await A.mgr.close();
   await B.mgr.close();

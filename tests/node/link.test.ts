@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import t from 'tap';
+import { waitFor } from './proc-helpers.ts';
 import { nodeBackend } from '../../crypto/backend-node.ts';
 import { linkKeyFromIdentity } from '../../crypto/link-key.ts';
 import { defaultLinkPolicy, Link, type LinkEvents } from '../../node/link.ts';
@@ -31,11 +32,6 @@ function collector() {
   return { got, closed, events };
 }
 
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-  return cond();
-};
 
 t.test('handshake proves both identities; messages flow both ways', async (t) => {
   const A = identity(), B = identity();
@@ -54,12 +50,12 @@ t.test('handshake proves both identities; messages flow both ways', async (t) =>
   la.sendMessage(new Uint8Array([1, 2, 3]));
   la.sendMessage(big);
   lb.sendMessage(new Uint8Array([9]));
-  t.ok(await until(() => cb.got.length === 2 && ca.got.length === 1));
+  t.ok(await waitFor(() => cb.got.length === 2 && ca.got.length === 1));
   t.same(cb.got[0], new Uint8Array([1, 2, 3]));
   t.same(cb.got[1], big);
   t.same(ca.got[0], new Uint8Array([9]));
   la.close();
-  t.ok(await until(() => cb.closed.length === 1), 'peer sees the close');
+  t.ok(await waitFor(() => cb.closed.length === 1), 'peer sees the close');
   server.close();
 });
 
@@ -98,7 +94,7 @@ t.test('junk after the handshake closes the link with BAD_FRAME', async (t) => {
   const cb = collector();
   new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, cb.events);
   a.write(new Uint8Array([0, 100, ...randomBytes(100)]));
-  t.ok(await until(() => cb.closed.length === 1));
+  t.ok(await waitFor(() => cb.closed.length === 1));
   t.equal(cb.closed[0]?.code, 'BAD_FRAME');
   a.destroy(); server.close();
 });
@@ -115,7 +111,7 @@ t.test('a peer over its cell allowance is dropped with RATE_LIMITED', async (t) 
   const strict = { ...defaultLinkPolicy(), cellRate: 100, cellBurst: 200 };
   new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, cb.events, strict);
   for (let i = 0; i < 10; i++) la.sendMessage(new Uint8Array(randomBytes(30_000))); // ~600 cells at once
-  t.ok(await until(() => cb.closed.length === 1));
+  t.ok(await waitFor(() => cb.closed.length === 1));
   t.equal(cb.closed[0]?.code, 'RATE_LIMITED');
   t.ok(cb.got.length < 10, 'the flood was not all delivered');
   server.close();
@@ -139,7 +135,7 @@ t.test('an idle link sends PADDING cells at random 60–80 ms gaps; a busy one d
     la.sendMessage(new Uint8Array([i]));
     await new Promise((r) => setTimeout(r, 5));
   }
-  t.ok(await until(() => cb.got.length === 30));
+  t.ok(await waitFor(() => cb.got.length === 30));
   t.equal(lb.stats.cellsIn, 30, 'no padding while traffic flows');
   // Idle: padding only, a cell per 60–80 ms.
   const before = lb.stats.cellsIn;

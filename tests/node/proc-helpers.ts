@@ -22,3 +22,10 @@ export function readTrimmed(file: string): string | undefined {
     return undefined;
   }
 }
+
+/** Polls cond every 5 ms until it holds, for at most `ms`; whether it held. */
+export async function waitFor(cond: () => boolean, ms = 3000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await sleep(5);
+  return cond();
+}
