@@ -63,6 +63,15 @@ export class BlockRequests {
     return this.store?.get(kind, key);
   }
 
+  /** Answers a GET_BLOCK from our store at once if we hold the block (lent by the store, copied into the reply). */
+  serveHeld(from: NodeId, id: Uint8Array, kind: BlockKind, key: Uint8Array): boolean {
+    const served = this.store?.borrow(kind, key, (block) => {
+      this.ctx.send(from, { type: 'BLOCK_REPLY', id, hops: 0, block }); // encoded (copied) here, within the loan
+      return true;
+    });
+    return served === true;
+  }
+
   /** A one-hop ask (STORE_BLOCK or PEEK_BLOCK) from the end node of a route: answered, never routed on. */
   onOneHop(from: NodeId, m: RouteMsg, now: number): void {
     if (m.purpose === 'STORE_BLOCK') {

@@ -120,12 +120,12 @@ export class Router {
     }
     let held: Uint8Array | undefined;
     if (m.purpose === 'GET_BLOCK') {
-      held = this.blocks.held(m.kind!, m.key);
-      if (held !== undefined && m.kind === 'CHK') {
-        this.stats.blocksServed++;
-        this.ctx.send(from, { type: 'BLOCK_REPLY', id: m.id, hops: 0, block: held });
-        return;
-      }
+      if (m.kind === 'CHK') {
+        if (this.blocks.serveHeld(from, m.id, m.kind, m.key)) {
+          this.stats.blocksServed++;
+          return;
+        }
+      } else held = this.blocks.held(m.kind!, m.key); // an SSK may be stale: it goes on, kept as the best so far
     }
     const predKey = idHex(from);
     if (this.states.size >= this.ctx.policy.maxRequests || (this.perPeer.get(predKey) ?? 0) >= this.ctx.policy.maxRequestsPerPeer) {

@@ -46,6 +46,14 @@ export interface PutOptions {
 export interface BlockStore {
   /** The verified block, or undefined (absent, or failed verification and was dropped). Marks it recently used. */
   get(kind: BlockKind, routingKey: Uint8Array): Uint8Array | undefined;
+  /**
+   * The verified block lent to `use` for the length of the call, as get finds it (and marks it
+   * recently used); undefined, without calling `use`, when get would find nothing. The block may be
+   * a view into the store's own read buffer: valid only during the call, never to be kept or
+   * changed (copy what you keep). Serving a block that is encoded at once (a BLOCK_REPLY) costs no
+   * fresh buffer this way, which is what keeps a get near the speed of its one hash.
+   */
+  borrow<T>(kind: BlockKind, routingKey: Uint8Array, use: (block: Uint8Array) => T): T | undefined;
   /** Whether a block is held (not verified; get may still find it corrupt). Does not touch recency. */
   has(kind: BlockKind, routingKey: Uint8Array): boolean;
   /**

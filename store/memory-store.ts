@@ -25,6 +25,10 @@ export class MemoryStore implements BlockStore {
   }
 
   get(kind: BlockKind, routingKey: Uint8Array): Uint8Array | undefined {
+    return this.borrow(kind, routingKey, (block) => block.slice());
+  }
+
+  borrow<T>(kind: BlockKind, routingKey: Uint8Array, use: (block: Uint8Array) => T): T | undefined {
     this.check(kind, routingKey);
     const k = keyOf(kind, routingKey);
     const held = this.lru.get(k);
@@ -35,7 +39,7 @@ export class MemoryStore implements BlockStore {
       return undefined;
     }
     this.lru.touch(k);
-    return held.block.slice();
+    return use(held.block);
   }
 
   has(kind: BlockKind, routingKey: Uint8Array): boolean {

@@ -26,7 +26,9 @@
 //
 // A get costs one slot hash and one Map lookup, one pread of header and block into the buffer it
 // returns, one ChaCha20 call to unseal, and the block's own check (for a CHK, the SHA-256 that
-// dominates, in one pass). The header's MAC, checked when the record was written or scanned, is
+// dominates, in one pass). borrow reads into one buffer the store keeps and lends the block for the
+// length of a call: a fresh 32 KiB buffer per get costs more than the pread itself (its pages are
+// cold), and a block served to a peer is copied into the reply at once anyway. The header's MAC, checked when the record was written or scanned, is
 // not checked again (record.ts blockHeaderVersion says why that is safe).
 
 import fs from 'node:fs';
@@ -34,7 +36,7 @@ import { chkVerifyInPlace } from '../../crypto/chk.ts';
 import { randomBytes } from '../../crypto/random.ts';
 import { sskNewer } from '../../crypto/ssk.ts';
 import type { BlockKind, BlockStore, BlockStoreOptions, BlockStoreStats, PutOptions, StoreRole } from '../../store/block-store.ts';
-import { checkKindAndKey, verifyBlock } from '../../store/block-verify.ts';
+import { blockLength, checkKindAndKey, verifyBlock } from '../../store/block-verify.ts';
 import { NONCE_LEN, SaltedKeys, SEAL_LEN, sealKeyOf, sealPrefix, sealV2 } from '../../store/slots.ts';
 import { RoleLru, roleBudgets } from '../../store/store-policy.ts';
 import { compact } from './compaction.ts';
@@ -79,6 +81,8 @@ export class Datastore implements BlockStore {
   private nonces: Uint8Array = new Uint8Array(0);
   private nonceAt = 0;
   private closed = false;
+  private readBuf: Uint8Array | null = null; // what borrow reads into and lends (a whole record fits)
+  private lending = false;
 
   constructor(readonly dir: string, opts: DatastoreOptions) {
     const lru = new RoleLru<Entry>(roleBudgets(Math.floor(opts.maxBytes * LIVE_FRACTION), opts.storeFraction));
@@ -97,14 +101,23 @@ export class Datastore implements BlockStore {
   }
 
   get(kind: BlockKind, routingKey: Uint8Array): Uint8Array | undefined {
-    this.check(kind, routingKey);
-    const slot = this.s.keys.slot(kind, routingKey);
-    const k = keyOf(slot);
-    const e = this.s.lru.get(k);
-    if (!e) return undefined;
-    const block = this.readVerified(k, slot, e, kind, routingKey);
-    if (block) this.s.lru.touch(k);
-    return block;
+    return this.find(kind, routingKey, undefined);
+  }
+
+  borrow<T>(kind: BlockKind, routingKey: Uint8Array, use: (block: Uint8Array) => T): T | undefined {
+    if (this.lending) {
+      const own = this.get(kind, routingKey); // a borrow inside a borrow: the read buffer is taken
+      return own === undefined ? undefined : use(own);
+    }
+    this.readBuf ??= Buffer.allocUnsafeSlow(HEADER_LEN + Math.max(blockLength('CHK'), blockLength('SSK')));
+    const block = this.find(kind, routingKey, this.readBuf);
+    if (block === undefined) return undefined;
+    this.lending = true;
+    try {
+      return use(block);
+    } finally {
+      this.lending = false;
+    }
   }
 
   has(kind: BlockKind, routingKey: Uint8Array): boolean {
@@ -173,6 +186,18 @@ export class Datastore implements BlockStore {
 
   // --- internals ---
 
+  /** get and borrow: the verified block, read into `into` (the read buffer) or a fresh buffer. */
+  private find(kind: BlockKind, routingKey: Uint8Array, into: Uint8Array | undefined): Uint8Array | undefined {
+    this.check(kind, routingKey);
+    const slot = this.s.keys.slot(kind, routingKey);
+    const k = keyOf(slot);
+    const e = this.s.lru.get(k);
+    if (!e) return undefined;
+    const block = this.readVerified(k, slot, e, kind, routingKey, into);
+    if (block) this.s.lru.touch(k);
+    return block;
+  }
+
   private check(kind: BlockKind, routingKey: Uint8Array): void {
     if (this.closed) throw new Error('datastore: closed');
     checkKindAndKey(kind, routingKey);
@@ -182,9 +207,9 @@ export class Datastore implements BlockStore {
    * Read a record (header and block in one pread, into the buffer the block is returned in),
    * unseal and verify it; evict it (counted as corrupt) if anything is wrong.
    */
-  private readVerified(k: string, slot: Uint8Array, e: Entry, kind: BlockKind, routingKey: Uint8Array): Uint8Array | undefined {
+  private readVerified(k: string, slot: Uint8Array, e: Entry, kind: BlockKind, routingKey: Uint8Array, into?: Uint8Array): Uint8Array | undefined {
     const seg = this.s.segs.get(e.seg);
-    const raw = seg ? readAt(seg.fd, e.off, HEADER_LEN + e.size) : null;
+    const raw = seg ? readAt(seg.fd, e.off, HEADER_LEN + e.size, into) : null;
     const version = raw ? blockHeaderVersion(raw, kind, e.size, slot) : 0;
     if (raw && version) {
       const block = new Uint8Array(raw.buffer, raw.byteOffset + HEADER_LEN, e.size);

@@ -63,6 +63,27 @@ for (const [name, make] of makers) {
     s.close();
   });
 
+  t.test(`${name}: borrow lends the verified block for one call, nested borrows included`, async (t) => {
+    const s = make(50);
+    const a = chkBlock(2, 1), b = chkBlock(2, 2), k = sskBlock(2, 4);
+    t.ok(s.put('CHK', a.routingKey, a.block, 'store'));
+    t.ok(s.put('CHK', b.routingKey, b.block, 'cache'));
+    t.ok(s.put('SSK', k.routingKey, k.block, 'store'));
+    let called = 0;
+    t.equal(s.borrow('CHK', chkBlock(2, 3).routingKey, () => called++), undefined, 'absent: undefined');
+    t.equal(called, 0, 'use is not called for an absent block');
+    t.equal(s.borrow('CHK', a.routingKey, (x) => Buffer.from(x).equals(a.block)), true, 'the exact block');
+    t.equal(s.borrow('SSK', k.routingKey, (x) => Buffer.from(x).equals(k.block)), true, 'SSK too');
+    const seen = s.borrow('CHK', a.routingKey, (x) => {
+      const inner = s.borrow('CHK', b.routingKey, (y) => Buffer.from(y).equals(b.block));
+      return [inner, Buffer.from(x).equals(a.block)]; // the outer loan survives the inner one
+    });
+    t.same(seen, [true, true], 'a borrow inside a borrow sees both blocks whole');
+    t.equal(s.borrow('CHK', b.routingKey, (x) => x.slice()).length, b.block.length);
+    t.throws(() => s.borrow('CHK', new Uint8Array(31), () => 0), RangeError);
+    s.close();
+  });
+
   t.test(`${name}: SSK keeps the newest version; older puts are ignored`, async (t) => {
     const s = make(50);
     const v2 = sskBlock(7, 2), v1 = sskBlock(7, 1), v5 = sskBlock(7, 5);
@@ -180,9 +201,12 @@ t.test('disk: a flipped bit is never served; the block is dropped', async (t) =>
   fs.writeFileSync(file, bytes);
   const r = open(dir, { maxBytes: 64 * 2 ** 20 });
   t.ok(same(r.get('CHK', bs[0].routingKey), bs[0].block));
-  t.equal(r.get('CHK', bs[1].routingKey), undefined);
+  let lent = 0;
+  t.equal(r.borrow('CHK', bs[1].routingKey, () => lent++), undefined, 'borrow checks the block as get does');
+  t.equal(lent, 0, 'and lends nothing that fails');
   t.equal(r.get('CHK', bs[2].routingKey), undefined);
   t.notOk(r.has('CHK', bs[1].routingKey), 'dropped from the index');
+
   t.equal(r.stats().corrupt, 2);
   t.ok(r.put('CHK', bs[1].routingKey, bs[1].block, 'store'), 'a good copy can be put again');
   t.ok(same(r.get('CHK', bs[1].routingKey), bs[1].block));

@@ -31,6 +31,10 @@ function lying(store: BlockStore, served: { n: number }): BlockStore {
       bad[b.length >> 1] ^= 0x04;
       return bad;
     },
+    borrow(kind, key, use) {
+      const bad = this.get(kind, key);
+      return bad === undefined ? undefined : use(bad);
+    },
     has: (kind, key) => store.has(kind, key),
     put: (kind, key, block, role, opts) => store.put(kind, key, block, role, opts),
     stats: () => store.stats(),

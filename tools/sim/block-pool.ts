@@ -56,6 +56,11 @@ export class PooledStore implements BlockStore {
     return block;
   }
 
+  borrow<T>(kind: BlockKind, routingKey: Uint8Array, use: (block: Uint8Array) => T): T | undefined {
+    const block = this.get(kind, routingKey);
+    return block === undefined ? undefined : use(block);
+  }
+
   has(kind: BlockKind, routingKey: Uint8Array): boolean {
     const { key } = this.pool.lookup(kind, routingKey);
     return this.stored.has(key) || this.cached.has(key);
