@@ -8,7 +8,7 @@
 
 import * as nc from 'node:crypto';
 import type { CryptoBackend } from './backend.ts';
-import { checkLength } from './bytes.ts';
+import { checkLength, openTarget } from './bytes.ts';
 import { sodiumChaCha20Poly1305, sodiumEd25519, sodiumHmacSha256, sodiumSha256, sodiumX25519 } from './sodium.ts';
 import { CryptoError } from './errors.ts';
 
@@ -133,11 +133,12 @@ export const opensslBackend: CryptoBackend = {
       out.set(c.getAuthTag(), plaintext.length);
       return out;
     },
-    open(key, nonce, ad, sealed) {
+    open(key, nonce, ad, sealed, into) {
       checkLength('chacha key', key, 32);
       checkLength('chacha nonce', nonce, 12);
       if (sealed.length < 16) throw new CryptoError('DECRYPT_FAILED', 'aead: message shorter than its tag');
       const ctLen = sealed.length - 16;
+      const out = into === undefined ? undefined : openTarget(ctLen, into);
       const d = nc.createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
       d.setAAD(ad, { plaintextLength: ctLen });
       d.setAuthTag(sealed.subarray(ctLen));
@@ -147,7 +148,9 @@ export const opensslBackend: CryptoBackend = {
       } catch {
         throw new CryptoError('DECRYPT_FAILED', 'aead: authentication failed');
       }
-      return u8(body);
+      if (out === undefined) return u8(body);
+      out.set(body);
+      return out;
     },
   },
   aesCtr(key, iv, data) {

@@ -27,8 +27,13 @@ export interface Ed25519 {
 export interface Aead {
   /** Returns ciphertext ‖ 16-byte tag. */
   seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
-  /** Returns the plaintext, or throws CryptoError DECRYPT_FAILED. */
-  open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array): Uint8Array;
+  /**
+   * Returns the plaintext, or throws CryptoError DECRYPT_FAILED. With `out` (at least the
+   * plaintext's length) the plaintext is written there and a view of it returned: a caller that
+   * reads it at once (a link's frames) reuses one buffer instead of a fresh one per message. On a
+   * failure `out` may hold garbage, never a plaintext that is returned.
+   */
+  open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array, out?: Uint8Array): Uint8Array;
 }
 
 export interface CryptoBackend {

@@ -60,3 +60,10 @@ export function checkLength(name: string, b: Uint8Array, n: number): void {
   if (!(b instanceof Uint8Array)) throw new TypeError(`${name}: expected Uint8Array`);
   if (b.length !== n) throw new RangeError(`${name}: expected ${n} bytes, got ${b.length}`);
 }
+
+/** Where Aead.open writes a plaintext of `len` bytes: a view of `into`, or a fresh buffer. */
+export function openTarget(len: number, into: Uint8Array | undefined): Uint8Array {
+  if (into === undefined) return new Uint8Array(len);
+  if (into.length < len) throw new RangeError(`aead: output buffer of ${into.length} bytes, need ${len}`);
+  return into.subarray(0, len);
+}

@@ -84,11 +84,11 @@ export class CipherState {
     return out;
   }
 
-  /** DECRYPT(k, n++, ad, ciphertext); throws DECRYPT_FAILED (n unchanged) on a bad tag. */
-  decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+  /** DECRYPT(k, n++, ad, ciphertext); throws DECRYPT_FAILED (n unchanged) on a bad tag. With `into`, the plaintext is a view of it. */
+  decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array, into?: Uint8Array): Uint8Array {
     const k = this.#k;
     if (k === null) return this.#passThrough(ciphertext);
-    const out = this.#be.chacha20poly1305.open(k, this.#currentNonce(), ad, ciphertext);
+    const out = this.#be.chacha20poly1305.open(k, this.#currentNonce(), ad, ciphertext, into);
     this.#advance();
     return out;
   }

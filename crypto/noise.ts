@@ -97,13 +97,16 @@ export class Transport {
     return this.#send.encryptWithAd(ad, plaintext);
   }
 
-  /** Open the next incoming message. Any failure kills the receive side (see the header). */
-  decrypt(ciphertext: Uint8Array, ad: Uint8Array = EMPTY): Uint8Array {
+  /**
+   * Open the next incoming message. Any failure kills the receive side (see the header). With
+   * `into` (room for the plaintext) the plaintext is written there and a view of it returned.
+   */
+  decrypt(ciphertext: Uint8Array, ad: Uint8Array = EMPTY, into?: Uint8Array): Uint8Array {
     if (this.#recvDead) throw badState('receive side failed earlier; close the link');
     try {
       if (ciphertext.length > NOISE_MAX_MESSAGE)
         throw new CryptoError('MESSAGE_TOO_LARGE', `noise: message over ${NOISE_MAX_MESSAGE} bytes`);
-      return this.#recv.decryptWithAd(ad, ciphertext);
+      return this.#recv.decryptWithAd(ad, ciphertext, into);
     } catch (e) {
       this.#recvDead = true;
       this.#recv.wipe();

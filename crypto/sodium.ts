@@ -11,7 +11,7 @@
 
 import sodium from 'sodium-native';
 import type { Aead, Ed25519, X25519 } from './backend.ts';
-import { checkLength } from './bytes.ts';
+import { checkLength, openTarget } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 
 interface Expanded {
@@ -93,11 +93,11 @@ export const sodiumChaCha20Poly1305: Aead = {
     sodium.crypto_aead_chacha20poly1305_ietf_encrypt(out, plaintext, ad, null, nonce, key);
     return out;
   },
-  open(key, nonce, ad, sealed) {
+  open(key, nonce, ad, sealed, into) {
     checkLength('chacha key', key, 32);
     checkLength('chacha nonce', nonce, 12);
     if (sealed.length < 16) throw new CryptoError('DECRYPT_FAILED', 'aead: message shorter than its tag');
-    const out = new Uint8Array(sealed.length - 16);
+    const out = openTarget(sealed.length - 16, into);
     try {
       sodium.crypto_aead_chacha20poly1305_ietf_decrypt(out, null, sealed, ad, nonce, key);
     } catch {

@@ -7,7 +7,7 @@
 // an observer of the link cannot tell idle from active by the absence of traffic alone.
 
 import type { Socket } from 'node:net';
-import type { Transport } from '../crypto/noise.ts';
+import { Transport } from '../crypto/noise.ts';
 import {
   CELL_BODY_LEN,
   CELL_HEADER_LEN,
@@ -71,6 +71,9 @@ interface QueuedMessage {
 // done with it before returning (single-threaded, synchronous), so no link needs its own, and bulk
 // sends allocate only the ciphertext.
 const framePlain = new Uint8Array(MAX_CELLS_PER_FRAME * CELL_LEN);
+// And one for received frames: onFrame decrypts into it and reads every cell out before it returns
+// (MESSAGE fragments are copied into the link's assembler; other cells are sliced out).
+const framePlainIn = new Uint8Array(Transport.MAX_PLAINTEXT);
 
 export class Link {
   readonly openedAt: number;
@@ -247,7 +250,7 @@ export class Link {
   /** Handles one frame (a view, consumed at once); false once the link has been closed. */
   private onFrame(frame: Uint8Array): boolean {
     try {
-      const plain = this.transport.decrypt(frame); // a fresh buffer: cells are read from it in place
+      const plain = this.transport.decrypt(frame, undefined, framePlainIn); // shared: read in place, done with before returning
       const count = checkCells(plain);
       if (!this.bucket.take(count, this.policy.now())) {
         throw new LinkError('RATE_LIMITED', `peer exceeded ${this.policy.cellRate} cells/s`);

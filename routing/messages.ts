@@ -139,6 +139,8 @@ export const MESSAGE_TYPES: Record<MessageType, number> = {
   HAVE_REPLY: 0x0c,
 };
 
+const VIEWS = { views: true } as const;
+
 // Indexed by type byte; the body codec of each type.
 const CODECS: (readonly [MessageType, Codec<any>] | undefined)[] = [];
 for (const [name, c] of [
@@ -170,14 +172,14 @@ export function encodeMessage(m: RoutingMessage): Uint8Array {
   const shape = shapeError(m);
   if (shape !== undefined) throw new TypeError(`encodeMessage: ${shape}`);
   const { type: _type, ...body } = m;
-  const encoded = entry[1].encode(body);
-  const out = new Uint8Array(encoded.length + 1);
-  out[0] = MESSAGE_TYPES[m.type];
-  out.set(encoded, 1);
-  return out;
+  return entry[1].encode(body, MESSAGE_TYPES[m.type]); // the type byte and the body in one buffer
 }
 
-/** Decodes one routing message strictly; throws RoutingError BAD_MESSAGE on any defect. */
+/**
+ * Decodes one routing message strictly; throws RoutingError BAD_MESSAGE on any defect. The caller
+ * hands `bytes` over: the message's byte fields (a block among them) are views into it, not
+ * copies, so it must not be changed or reused afterwards.
+ */
 export function decodeMessage(bytes: Uint8Array): RoutingMessage {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('decodeMessage expects a Uint8Array');
   const entry = bytes.length > 1 ? CODECS[bytes[0]] : undefined;
@@ -185,7 +187,7 @@ export function decodeMessage(bytes: Uint8Array): RoutingMessage {
     throw new RoutingError('BAD_MESSAGE', bytes.length <= 1 ? 'message: too short' : `message: unknown type 0x${bytes[0].toString(16)}`);
   }
   const [type, c] = entry;
-  const body = decodeOr('BAD_MESSAGE', type, () => c.decode(bytes.subarray(1)));
+  const body = decodeOr('BAD_MESSAGE', type, () => c.decode(bytes.subarray(1), VIEWS));
   const m = { type, ...body } as RoutingMessage;
   const err = shapeError(m);
   if (err !== undefined) throw new RoutingError('BAD_MESSAGE', `${m.type}: ${err}`);

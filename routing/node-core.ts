@@ -170,7 +170,7 @@ export class NodeCore {
     return { requestId, outputs };
   }
 
-  /** A message from a neighbour (whose id the link layer authenticated). */
+  /** A message from a neighbour (whose id the link layer authenticated); `bytes` is handed over (decodeMessage keeps views into it). */
   receive(from: NodeId, bytes: Uint8Array, now: number): Output[] {
     return this.run(now, () => {
       if (!isKey(from) || bytes.length > WIRE_MAX_MESSAGE) {

@@ -15,7 +15,7 @@
 //   }, { optional: ['note'] }));
 //   Hello.decode(bytes) // { version: number; id: Uint8Array; note?: string }, or throws WireError
 import { WIRE_MAX_FIELD_KEY } from '../constants.ts';
-import { decodeCbor, encodeCbor, utf8Length, type CborLimits, type CborValue } from './cbor.ts';
+import { decodeCbor, type DecodeOptions, encodeCbor, utf8Length, type CborLimits, type CborValue } from './cbor.ts';
 import { WireError } from './errors.ts';
 
 export interface Schema<T> {
@@ -33,18 +33,21 @@ export type Infer<S> = S extends Schema<infer T> ? T : never;
 export interface Codec<T> {
   readonly name: string;
   readonly schema: Schema<T>;
-  /** Validates `value` and encodes it; throws WireError if it does not fit the schema or limits. */
-  encode(value: T): Uint8Array;
-  /** Decodes exactly one message; throws WireError on any bad input. */
-  decode(bytes: Uint8Array): T;
+  /** Validates `value` and encodes it (after the byte `head`, if given); throws WireError if it does not fit the schema or limits. */
+  encode(value: T, head?: number): Uint8Array;
+  /**
+   * Decodes exactly one message; throws WireError on any bad input. With `opts.views` the caller
+   * hands `bytes` over for good and byte fields come back as views into it (no copy).
+   */
+  decode(bytes: Uint8Array, opts?: DecodeOptions): T;
 }
 
 export function codec<T>(name: string, schema: Schema<T>, limits?: CborLimits): Codec<T> {
   return {
     name,
     schema,
-    encode: (value) => encodeCbor(schema.toCbor(value), limits),
-    decode: (bytes) => schema.fromCbor(decodeCbor(bytes, limits)),
+    encode: (value, head) => encodeCbor(schema.toCbor(value), limits, head),
+    decode: (bytes, opts) => schema.fromCbor(decodeCbor(bytes, limits, opts)),
   };
 }
 

@@ -114,6 +114,25 @@ t.test('chacha20-poly1305 agrees and rejects tampering', async (t) => {
   t.throws(() => N.chacha20poly1305.open(rnd(32), rnd(12), rnd(0), rnd(15)), { name: 'CryptoError', code: 'DECRYPT_FAILED' });
 });
 
+t.test('chacha20-poly1305 opens into a caller buffer: a view of it, the same plaintext', async (t) => {
+  for (const be of [N, opensslBackend, B]) {
+    const into = new Uint8Array(4096);
+    for (let i = 0; i < 8; i++) {
+      const key = rnd(32), nonce = rnd(12), ad = rnd(i), pt = rnd(i * 331);
+      const ct = be.chacha20poly1305.seal(key, nonce, ad, pt);
+      const got = be.chacha20poly1305.open(key, nonce, ad, ct, into);
+      t.same(got, pt, `${be.name}: ${pt.length} bytes`);
+      t.equal(got.buffer, into.buffer, `${be.name}: written into the caller's buffer`);
+      t.equal(got.length, pt.length);
+    }
+    const key = rnd(32), nonce = rnd(12), ct = be.chacha20poly1305.seal(key, nonce, rnd(0), rnd(100));
+    t.throws(() => be.chacha20poly1305.open(key, nonce, rnd(0), ct, new Uint8Array(99)), RangeError, `${be.name}: too small a buffer`);
+    const bad = ct.slice();
+    bad[3] ^= 1;
+    t.throws(() => be.chacha20poly1305.open(key, nonce, rnd(0), bad, into), { name: 'CryptoError', code: 'DECRYPT_FAILED' });
+  }
+});
+
 t.test('aes-ctr and aes-ecb agree, including counter wrap', async (t) => {
   for (let i = 0; i < ROUNDS; i++) {
     const key = rnd(i % 2 ? 16 : 32), iv = rnd(16), data = rnd(i * 29);

@@ -2,6 +2,7 @@
 // with its code, the hostile inputs (oversize, depth bombs, huge length heads), integer edges, and
 // the schema combinators' round trips and refusals.
 import { readFileSync } from 'node:fs';
+import { Encoder } from 'cbor-x';
 import t from 'tap';
 import { WIRE_MAX_DEPTH, WIRE_MAX_MESSAGE } from '../../routing/constants.ts';
 import { decodeCbor, encodeCbor, type CborValue } from '../../routing/wire/cbor.ts';
@@ -169,6 +170,58 @@ t.test('byte strings are copies; the input is left as it was', async (t) => {
   const out = encodeCbor([fill(3, 1)]);
   t.equal(out.constructor, Uint8Array);
   t.equal(out.buffer.byteLength, out.length, 'encoder output owns its buffer');
+});
+
+t.test('views on request; a head byte before the item', async (t) => {
+  const msg = encodeCbor([fill(300, 9), 'x', 7], undefined, 0x2a);
+  t.equal(msg[0], 0x2a, 'the head byte comes first');
+  t.same(encodeCbor([fill(300, 9), 'x', 7]), msg.subarray(1), 'then the item, as without it');
+  const body = msg.subarray(1);
+  const copied = decodeCbor(body) as [Uint8Array];
+  const viewed = decodeCbor(body, undefined, { views: true }) as [Uint8Array];
+  t.same(viewed, copied);
+  t.not(copied[0].buffer, msg.buffer, 'by default a copy');
+  t.equal(viewed[0].buffer, msg.buffer, 'with views: a view into the handed-over buffer');
+  t.throws(() => encodeCbor(1, undefined, 256), RangeError);
+});
+
+t.test('the encoder writes what cbor-x writes for every profile value (differential, seeded)', async (t) => {
+  const ref = new Encoder({ useRecords: false, mapsAsObjects: false, useTag259ForMaps: false, tagUint8Array: false, variableMapSize: true } as never);
+  let seed = 12345;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const ints = [0, 1, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER];
+  const gen = (depth: number): CborValue => {
+    switch (rand(depth > 3 ? 5 : 8)) {
+      case 0: { const v = ints[rand(ints.length)]; return rand(2) ? v : -v - (v === Number.MAX_SAFE_INTEGER ? 0 : 1); }
+      case 1: return fill(rand(3) ? rand(30) : rand(70000), rand(256));
+      case 2: return ['', 'a', 'ünï', 'x'.repeat(rand(300)), '✓😀'][rand(5)];
+      case 3: return [null, true, false][rand(3)];
+      case 4: return rand(1000);
+      case 5: return Array.from({ length: rand(5) }, () => gen(depth + 1));
+      default: {
+        const m = new Map<number | string, CborValue>();
+        for (let i = rand(6); i > 0; i--) m.set(rand(2) ? rand(300) - 150 : ['a', 'bb', 'b', 'aa', 'ü'][rand(5)], gen(depth + 1));
+        return m;
+      }
+    }
+  };
+  // cbor-x writes integers of 2^32 and beyond only as BigInt, and maps in insertion order: give it both prepared
+  const forRef = (v: CborValue): unknown => {
+    if (typeof v === 'number') return v >= 2 ** 32 || v < -(2 ** 32) ? BigInt(v) : v;
+    if (Array.isArray(v)) return v.map(forRef);
+    if (v instanceof Map) {
+      const keyBytes = (k: number | string) => encodeCbor(k);
+      const entries = [...v].sort(([a], [b]) => Buffer.compare(keyBytes(a), keyBytes(b)));
+      return new Map(entries.map(([k, x]) => [forRef(k), forRef(x)]));
+    }
+    return v;
+  };
+  for (let i = 0; i < 300; i++) {
+    const v = gen(0);
+    const ours = encodeCbor(v, { maxSize: 2 ** 24 });
+    t.equal(hex(ours), hex(ref.encode(forRef(v))), `value ${i}`);
+    t.same(decodeCbor(ours, { maxSize: 2 ** 24 }), v, `value ${i} decodes back`);
+  }
 });
 
 t.test('schema round trips', async (t) => {

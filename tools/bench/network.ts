@@ -6,7 +6,8 @@
 // and the fetching node's RSS. Prints a Markdown table, a machine line and one JSON line.
 // With --cpu-prof DIR every node runs under `node --cpu-prof` and, after they stop, the self time
 // per function during the insert (or --prof-phase fetch|all) is summed over all nodes and printed.
-// Flags: --nodes N (10) --size MiB (100) --cpu-prof DIR --prof-phase insert|fetch|all --keep.
+// Flags: --nodes N (10) --size MiB (100) --cpu-prof DIR --prof-phase insert|fetch|all --keep, and
+// --node-arg ARG (repeatable) passed to every node's `node` (e.g. --perf-basic-prof for `perf record`).
 // Figures are noisy on a shared 2-core machine; nothing here asserts a speed.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,12 +35,15 @@ const { values: flags } = parseArgs({
     'cpu-prof': { type: 'string' },
     'prof-phase': { type: 'string', default: 'insert' },
     keep: { type: 'boolean', default: false },
+    'node-arg': { type: 'string', multiple: true, default: [] },
+    warmup: { type: 'string', default: '0' },
   },
 });
 const N = Number(flags.nodes);
 const SIZE_MIB = Number(flags.size);
 const PROF_DIR = flags['cpu-prof'] ? path.resolve(flags['cpu-prof']) : undefined;
 const PHASE = flags['prof-phase'] as string;
+const WARMUP_MIB = Number(flags.warmup);
 if (!Number.isInteger(N) || N < 1 || N > 64) throw new RangeError(`--nodes: expected 1..64, got '${flags.nodes}'`);
 if (!(SIZE_MIB > 0 && SIZE_MIB <= 4096)) throw new RangeError(`--size: expected MiB in (0, 4096], got '${flags.size}'`);
 if (!['insert', 'fetch', 'all'].includes(PHASE)) throw new RangeError(`--prof-phase: insert, fetch or all`);
@@ -97,7 +101,7 @@ const nodes: Node[] = [];
 function launch(i: number, bootstrap: string | undefined): Node {
   const dir = path.join(base, `node-${i}`);
   fs.mkdirSync(dir);
-  const nodeFlags: string[] = [];
+  const nodeFlags: string[] = [...(flags['node-arg'] as string[])];
   if (PROF_DIR) {
     const pd = path.join(PROF_DIR, `node-${i}`);
     fs.mkdirSync(pd, { recursive: true });
@@ -107,7 +111,10 @@ function launch(i: number, bootstrap: string | undefined): Node {
   const args = [...nodeFlags, DIST, 'node', '--data', dir, '--listen', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--log-level', 'warn'];
   if (bootstrap) args.push('--bootstrap', bootstrap);
   // The IPC channel makes a node stop by itself if this process dies, so none is ever orphaned.
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  // A node prints nothing on stdout; V8 flags given with --node-arg (--trace-gc, …) may: kept in its directory.
+  const out = fs.openSync(path.join(dir, 'stdout.log'), 'w');
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', out, 'pipe', 'ipc'] });
+  fs.closeSync(out);
   const node: Node = { i, dir, proc, gateway: '', exited: false };
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (s: string) => {
@@ -135,13 +142,16 @@ async function peers(gw: string): Promise<number> {
 }
 
 /** Link cells shed under backpressure and routing timeouts, summed over the nodes (a healthy run has none). */
-async function trouble(): Promise<{ shed: number; timeouts: number; badBlocks: number }> {
-  const out = { shed: 0, timeouts: 0, badBlocks: 0 };
+async function trouble(): Promise<{ shed: number; timeouts: number; badBlocks: number; cellsIn: number }> {
+  const out = { shed: 0, timeouts: 0, badBlocks: 0, cellsIn: 0 };
   for (const n of nodes) {
     try {
       const r = await fetch(`${n.gateway}/api/v1/status`, { signal: AbortSignal.timeout(2000) });
-      const st = (await r.json()) as { peers: { shed: number }[]; routing: { timeouts: number; badBlocks: number } };
-      for (const p of st.peers) out.shed += p.shed;
+      const st = (await r.json()) as { peers: { shed: number; cellsIn: number }[]; routing: { timeouts: number; badBlocks: number } };
+      for (const p of st.peers) {
+        out.shed += p.shed;
+        out.cellsIn += p.cellsIn;
+      }
       out.timeouts += st.routing.timeouts;
       out.badBlocks += st.routing.badBlocks;
     } catch {
@@ -251,9 +261,16 @@ async function run(): Promise<void> {
   const want = Math.min(N - 1, 5);
   await waitFor(async () => ((await Promise.all(nodes.map((n) => peers(n.gateway)))).every((p) => p >= want) ? true : undefined), LINK_MS,
     `every node to have ${want} links`);
-  process.stderr.write(`${N} nodes linked in ${Date.now() - t0} ms; inserting ${SIZE_MIB} MiB through node 1…\n`);
+  process.stderr.write(`${N} nodes linked in ${Date.now() - t0} ms\n`);
+  if (WARMUP_MIB > 0) {
+    const w = await insert(first.gateway, Math.round(WARMUP_MIB * MiB), 'warmup.bin');
+    verify(await fetchKey(at(FETCH).gateway, w.key), w, Math.round(WARMUP_MIB * MiB), 'warm-up fetch');
+    process.stderr.write(`warm-up: ${WARMUP_MIB} MiB inserted at ${(WARMUP_MIB / (w.ms / 1000)).toFixed(1)} MiB/s and fetched back\n`);
+  }
+  process.stderr.write(`inserting ${SIZE_MIB} MiB through node 1…\n`);
 
   const windows: Record<string, Window> = {};
+  const before = await trouble();
   const c0 = cpuAll();
   const self0 = process.cpuUsage();
   windows.insert = { fromUs: nowUs(), toUs: 0 };
@@ -262,7 +279,9 @@ async function run(): Promise<void> {
   const selfInsert = process.cpuUsage(self0);
   const c1 = cpuAll();
   const afterInsert = await trouble();
-  process.stderr.write(`inserted in ${(ins.ms / 1000).toFixed(1)} s (cells shed ${afterInsert.shed}, routing timeouts ${afterInsert.timeouts}); fetching through node ${FETCH}…\n`);
+  const insertCells = afterInsert.cellsIn - before.cellsIn;
+  process.stderr.write(`inserted in ${(ins.ms / 1000).toFixed(1)} s (cells shed ${afterInsert.shed}, routing timeouts ${afterInsert.timeouts}, ` +
+    `${(insertCells / Math.ceil(bytes / 32768)).toFixed(0)} cells received per 32 KiB of content); fetching through node ${FETCH}…\n`);
 
   const fetchPid = at(FETCH).proc.pid as number;
   const rssBefore = rssMB(fetchPid);
