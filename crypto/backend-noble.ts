@@ -61,10 +61,14 @@ export const nobleBackend: CryptoBackend = {
     },
   },
   chacha20poly1305: {
-    seal(key, nonce, ad, plaintext) {
+    seal(key, nonce, ad, plaintext, into) {
       checkLength('chacha key', key, 32);
       checkLength('chacha nonce', nonce, 12);
-      return chacha20poly1305(key, nonce, ad).encrypt(plaintext);
+      const sealed = chacha20poly1305(key, nonce, ad).encrypt(plaintext);
+      if (into === undefined) return sealed;
+      const out = openTarget(sealed.length, into);
+      out.set(sealed);
+      return out;
     },
     open(key, nonce, ad, sealed, into) {
       checkLength('chacha key', key, 32);

@@ -121,12 +121,12 @@ export const opensslBackend: CryptoBackend = {
     },
   },
   chacha20poly1305: {
-    seal(key, nonce, ad, plaintext) {
+    seal(key, nonce, ad, plaintext, into) {
       checkLength('chacha key', key, 32);
       checkLength('chacha nonce', nonce, 12);
       const c = nc.createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
       c.setAAD(ad, { plaintextLength: plaintext.length });
-      const out = new Uint8Array(plaintext.length + 16);
+      const out = openTarget(plaintext.length + 16, into);
       const body = c.update(plaintext);
       out.set(body, 0);
       c.final();

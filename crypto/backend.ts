@@ -25,8 +25,8 @@ export interface Ed25519 {
 }
 
 export interface Aead {
-  /** Returns ciphertext ‖ 16-byte tag. */
-  seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /** Returns ciphertext ‖ 16-byte tag; with `out` (room for both), written there and returned as a view of it. */
+  seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array, out?: Uint8Array): Uint8Array;
   /**
    * Returns the plaintext, or throws CryptoError DECRYPT_FAILED. With `out` (at least the
    * plaintext's length) the plaintext is written there and a view of it returned: a caller that

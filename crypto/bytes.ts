@@ -61,7 +61,7 @@ export function checkLength(name: string, b: Uint8Array, n: number): void {
   if (b.length !== n) throw new RangeError(`${name}: expected ${n} bytes, got ${b.length}`);
 }
 
-/** Where Aead.open writes a plaintext of `len` bytes: a view of `into`, or a fresh buffer. */
+/** Where Aead.seal or open writes `len` bytes of output: a view of `into`, or a fresh buffer. */
 export function openTarget(len: number, into: Uint8Array | undefined): Uint8Array {
   if (into === undefined) return new Uint8Array(len);
   if (into.length < len) throw new RangeError(`aead: output buffer of ${into.length} bytes, need ${len}`);

@@ -75,11 +75,11 @@ export class CipherState {
     this.#hi = Number(n >> 32n);
   }
 
-  /** ENCRYPT(k, n++, ad, plaintext), or the plaintext itself while there is no key. */
-  encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  /** ENCRYPT(k, n++, ad, plaintext), or the plaintext itself while there is no key. With `into` (and a key), the output is a view of it. */
+  encryptWithAd(ad: Uint8Array, plaintext: Uint8Array, into?: Uint8Array): Uint8Array {
     const k = this.#k;
     if (k === null) return this.#passThrough(plaintext);
-    const out = this.#be.chacha20poly1305.seal(k, this.#currentNonce(), ad, plaintext);
+    const out = this.#be.chacha20poly1305.seal(k, this.#currentNonce(), ad, plaintext, into);
     this.#advance();
     return out;
   }

@@ -90,11 +90,11 @@ export class Transport {
     this.remoteStatic = remoteStatic;
   }
 
-  /** Seal the next outgoing message: plaintext ‖ 16-byte tag. */
-  encrypt(plaintext: Uint8Array, ad: Uint8Array = EMPTY): Uint8Array {
+  /** Seal the next outgoing message: plaintext ‖ 16-byte tag (written into `into` if given, a view of it returned). */
+  encrypt(plaintext: Uint8Array, ad: Uint8Array = EMPTY, into?: Uint8Array): Uint8Array {
     if (plaintext.length > NOISE_MAX_PLAINTEXT)
       throw new CryptoError('MESSAGE_TOO_LARGE', `noise: plaintext over ${NOISE_MAX_PLAINTEXT} bytes`);
-    return this.#send.encryptWithAd(ad, plaintext);
+    return this.#send.encryptWithAd(ad, plaintext, into);
   }
 
   /**

@@ -86,10 +86,10 @@ export const sodiumEd25519: Ed25519 = {
 };
 
 export const sodiumChaCha20Poly1305: Aead = {
-  seal(key, nonce, ad, plaintext) {
+  seal(key, nonce, ad, plaintext, into) {
     checkLength('chacha key', key, 32);
     checkLength('chacha nonce', nonce, 12);
-    const out = new Uint8Array(plaintext.length + 16);
+    const out = openTarget(plaintext.length + 16, into);
     sodium.crypto_aead_chacha20poly1305_ietf_encrypt(out, plaintext, ad, null, nonce, key);
     return out;
   },

@@ -7,6 +7,7 @@
 // an observer of the link cannot tell idle from active by the absence of traffic alone.
 
 import type { Socket } from 'node:net';
+import { AEAD_TAG_LEN } from '../crypto/constants.ts';
 import { Transport } from '../crypto/noise.ts';
 import {
   CELL_BODY_LEN,
@@ -124,8 +125,10 @@ export class Link {
 
   /**
    * Queues a link-level message (routing protocol); false if shed under backpressure or closed.
-   * The bytes are read at the next flush (this turn's microtasks), not copied now: callers hand over
-   * a buffer they no longer change (the routing core encodes each message afresh).
+   * The bytes are read at the next flush, not copied now: callers hand over a buffer they no longer
+   * change (the routing core encodes each message afresh). The flush runs at the end of this
+   * event-loop iteration (setImmediate), so what the socket reads of one poll phase cause goes out
+   * in as few frames (and system calls) as fit.
    */
   sendMessage(message: Uint8Array): boolean {
     const n = messageCellCount(message); // RangeError on an empty or oversize message
@@ -153,7 +156,7 @@ export class Link {
     this.queuedCells += cells;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      setImmediate(() => this.flush());
     }
     return true;
   }
@@ -172,13 +175,17 @@ export class Link {
 
   /**
    * Sends everything queued: frames of up to MAX_CELLS_PER_FRAME cells, each cell written once into
-   * the frame's plaintext, encrypted, and handed to the socket as length prefix and ciphertext
-   * (corked, so the kernel gets them in one writev, without a copy to join them).
+   * the frame's plaintext and encrypted straight into one buffer that holds every frame of this
+   * flush (length prefix ‖ ciphertext, …), handed to the socket in one write.
    */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.closed) return;
-    this.socket.cork();
+    if (this.closed || this.queuedCells === 0) return;
+    const frames = Math.ceil(this.queuedCells / MAX_CELLS_PER_FRAME);
+    const total = this.queuedCells * CELL_LEN + frames * (FRAME_LEN_PREFIX + AEAD_TAG_LEN);
+    const backing = Buffer.allocUnsafeSlow(total); // every byte is written below
+    const wire = new Uint8Array(backing.buffer, backing.byteOffset, total);
+    let at = 0;
     try {
       while (this.queuedCells > 0) {
         const n = Math.min(MAX_CELLS_PER_FRAME, this.queuedCells);
@@ -197,20 +204,22 @@ export class Link {
           this.head++;
         }
         this.queuedCells -= n;
-        const sealed = this.transport.encrypt(plain);
+        const sealedLen = plain.length + AEAD_TAG_LEN;
+        wire[at] = sealedLen >>> 8;
+        wire[at + 1] = sealedLen & 0xff;
+        this.transport.encrypt(plain, undefined, wire.subarray(at + FRAME_LEN_PREFIX, at + FRAME_LEN_PREFIX + sealedLen));
+        at += FRAME_LEN_PREFIX + sealedLen;
         this.stats.cellsOut += n;
-        this.stats.bytesOut += sealed.length + FRAME_LEN_PREFIX;
-        this.socket.write(Uint8Array.of(sealed.length >>> 8, sealed.length & 0xff));
-        this.socket.write(sealed);
+        this.stats.bytesOut += FRAME_LEN_PREFIX + sealedLen;
       }
       this.queue = [];
       this.head = 0;
+      if (at !== total) throw new Error(`framed ${at} bytes, expected ${total}`);
+      this.socket.write(wire);
     } catch (e) {
-      this.socket.uncork();
       this.close(new LinkError('CLOSED', `send failed: ${(e as Error).message}`));
       return;
     }
-    this.socket.uncork();
     this.armPadding();
   }
 
