@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { NODE_V8_FLAGS } from './constants.ts';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
 import { type Command, parseFlags } from './flags.ts';
 
@@ -68,7 +69,7 @@ directory; give --dir to keep identities across runs). Node logs go to stderr, p
     const base = path.resolve(values.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'umbra-devnet-')));
     fs.mkdirSync(base, { recursive: true });
     const script = process.argv[1] as string;
-    const scriptArgs = script.endsWith('.ts') ? ['--import=tsx', script] : [script];
+    const scriptArgs = [...NODE_V8_FLAGS, ...(script.endsWith('.ts') ? ['--import=tsx', script] : [script])];
 
     const children: Child[] = [];
     let stopping = false;

@@ -7,7 +7,6 @@
 // an observer of the link cannot tell idle from active by the absence of traffic alone.
 
 import type { Socket } from 'node:net';
-import { AEAD_TAG_LEN } from '../crypto/constants.ts';
 import { Transport } from '../crypto/noise.ts';
 import {
   CELL_BODY_LEN,
@@ -18,6 +17,7 @@ import {
   IDLE_PADDING_MAX_MS,
   IDLE_PADDING_MIN_MS,
   MAX_CELLS_PER_FRAME,
+  NOISE_TAG_LEN,
   PEER_CELL_BURST,
   PEER_CELL_RATE,
   SEND_QUEUE_HIGH_WATER,
@@ -182,7 +182,7 @@ export class Link {
     this.flushScheduled = false;
     if (this.closed || this.queuedCells === 0) return;
     const frames = Math.ceil(this.queuedCells / MAX_CELLS_PER_FRAME);
-    const total = this.queuedCells * CELL_LEN + frames * (FRAME_LEN_PREFIX + AEAD_TAG_LEN);
+    const total = this.queuedCells * CELL_LEN + frames * (FRAME_LEN_PREFIX + NOISE_TAG_LEN);
     const backing = Buffer.allocUnsafeSlow(total); // every byte is written below
     const wire = new Uint8Array(backing.buffer, backing.byteOffset, total);
     let at = 0;
@@ -204,7 +204,7 @@ export class Link {
           this.head++;
         }
         this.queuedCells -= n;
-        const sealedLen = plain.length + AEAD_TAG_LEN;
+        const sealedLen = plain.length + NOISE_TAG_LEN;
         wire[at] = sealedLen >>> 8;
         wire[at + 1] = sealedLen & 0xff;
         this.transport.encrypt(plain, undefined, wire.subarray(at + FRAME_LEN_PREFIX, at + FRAME_LEN_PREFIX + sealedLen));

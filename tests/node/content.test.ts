@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { NODE_V8_FLAGS } from '../../node/constants.ts';
 import { readTrimmed, until } from './proc-helpers.ts';
 import { insertContent } from '../../store/split.ts';
 
@@ -27,7 +28,7 @@ t.test('a 50 MiB file crosses a 10-node network intact', async (t) => {
   for (let i = 0; i < N; i++) {
     const dir = path.join(base, `n${i}`);
     dirs.push(dir);
-    const args = ['--import=tsx', CLI, 'node', '--data', dir, '--listen', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--log-level', 'warn', '--store-size', '256MiB'];
+    const args = [...NODE_V8_FLAGS, '--import=tsx', CLI, 'node', '--data', dir, '--listen', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--log-level', 'warn', '--store-size', '256MiB'];
     if (i > 0) args.push('--bootstrap', path.join(dirs[0] as string, 'contact'));
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     procs.push(p);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { NODE_V8_FLAGS } from '../../node/constants.ts';
 import { readTrimmed, sleep, until } from './proc-helpers.ts';
 
 const N = 10;
@@ -29,7 +30,7 @@ t.test('ten processes link up and route to each other', async (t) => {
   for (let i = 0; i < N; i++) {
     const dir = path.join(base, `n${i}`);
     dirs.push(dir);
-    const args = ['--import=tsx', CLI, 'node', '--data', dir, '--listen', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--log-level', 'warn'];
+    const args = [...NODE_V8_FLAGS, '--import=tsx', CLI, 'node', '--data', dir, '--listen', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--log-level', 'warn'];
     if (i > 0) args.push('--bootstrap', path.join(dirs[i - 1] as string, 'contact'));
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';

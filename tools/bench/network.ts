@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { sha256Hasher } from '../../crypto/hasher.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { randomBytes } from '../../crypto/random.ts';
+import { NODE_V8_FLAGS } from '../../node/constants.ts';
 import { profileReport, profilesIn, type Window } from './cpuprofile.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -101,7 +102,7 @@ const nodes: Node[] = [];
 function launch(i: number, bootstrap: string | undefined): Node {
   const dir = path.join(base, `node-${i}`);
   fs.mkdirSync(dir);
-  const nodeFlags: string[] = [...(flags['node-arg'] as string[])];
+  const nodeFlags: string[] = [...NODE_V8_FLAGS, ...(flags['node-arg'] as string[])]; // as devnet starts them
   if (PROF_DIR) {
     const pd = path.join(PROF_DIR, `node-${i}`);
     fs.mkdirSync(pd, { recursive: true });
