@@ -91,8 +91,8 @@ export class CoreDriver {
   }
 
   /** Inserts one block toward its routing key (`copies` of it, default policy.replicas); resolves with how many nodes stored it. */
-  insertBlock(kind: BlockKind, routingKey: Uint8Array, block: Uint8Array, copies?: number): Promise<InsertResult> {
-    const { requestId, outputs } = this.core.insertBlock(kind, routingKey, block, Date.now(), copies);
+  insertBlock(kind: BlockKind, routingKey: Uint8Array, block: Uint8Array, copies?: number, opts?: { verified?: boolean }): Promise<InsertResult> {
+    const { requestId, outputs } = this.core.insertBlock(kind, routingKey, block, Date.now(), copies, opts);
     const p = new Promise<InsertResult>((resolve) => this.inserts.set(toHex(requestId), resolve));
     this.apply(outputs);
     return p;

@@ -154,15 +154,25 @@ export class NodeCore {
    * Starts a block insert as its originator; the result comes as an `insertDone` output (how many
    * nodes stored it). The block must verify under the key (RangeError otherwise: our own bug).
    * The originator keeps no copy in its own store. `copies` asks for that many copies instead of
-   * policy.replicas (manifest blocks ask for more).
+   * policy.replicas (manifest blocks ask for more). `opts.verified`: the caller computed the key from
+   * this very block just now (the insert pipeline's CHK encoding), so the check is not repeated.
    */
-  insertBlock(kind: BlockKind, routingKey: Uint8Array, block: Uint8Array, now: number, copies?: number): { requestId: Uint8Array; outputs: Output[] } {
+  insertBlock(
+    kind: BlockKind,
+    routingKey: Uint8Array,
+    block: Uint8Array,
+    now: number,
+    copies?: number,
+    opts: { verified?: boolean } = {},
+  ): { requestId: Uint8Array; outputs: Output[] } {
     checkKind(kind);
     if (copies !== undefined && !(Number.isInteger(copies) && copies >= 1 && copies <= BLOCK_COPIES_MAX)) {
       throw new RangeError(`insertBlock: copies must be 1..${BLOCK_COPIES_MAX}`);
     }
     if (!isKey(routingKey)) throw new TypeError('insertBlock: routing key must be 32 bytes');
-    if (verifyBlock(kind, routingKey, block) === null) throw new RangeError('insertBlock: the block does not match its routing key');
+    if (opts.verified !== true && verifyBlock(kind, routingKey, block) === null) {
+      throw new RangeError('insertBlock: the block does not match its routing key');
+    }
     let requestId: Uint8Array = new Uint8Array(0);
     const outputs = this.run(now, () => {
       requestId = this.router.start(routingKey, now, 'PUT_BLOCK', undefined, { kind, block, copies });

@@ -18,8 +18,9 @@ import { Window } from './window.ts';
 export type BlockRole = 'data' | 'manifest';
 
 export interface InsertOptions {
-  /** Inserts one encrypted block; `role` says whether it carries content (data or check) or is a
-   *  manifest block, whose loss would lose the whole file (the caller may ask for more copies). */
+  /** Inserts one encrypted block under its routing key (computed from this very block by chkEncode,
+   *  so it need not be checked again); `role` says whether it carries content (data or check) or is
+   *  a manifest block, whose loss would lose the whole file (the caller may ask for more copies). */
   putBlock(routingKey: Uint8Array, block: Uint8Array, signal?: AbortSignal, role?: BlockRole): Promise<void>;
   contentType?: string;
   fileName?: string; // sanitized: last path component, no control characters, ≤ 255 bytes

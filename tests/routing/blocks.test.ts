@@ -213,6 +213,23 @@ t.test('a bad inserted block is dropped in silence and counted against the sende
   t.equal(b.store.stats().cache.count + b.store.stats().store.count, 0);
 });
 
+t.test('an insert that says its block is verified skips the check here, but the first hop still refuses a wrong one', async (t) => {
+  const net = new TestNet();
+  const a = node(net, 'A', 12), b = node(net, 'B', 4), c = node(net, 'C', 0);
+  net.know(a.core, b.core);
+  net.know(b.core, c.core, a.core);
+  const wrong = A_BLOCK.block.slice();
+  wrong[7] ^= 1;
+  const ins = a.core.insertBlock('CHK', KEY, wrong, net.now, undefined, { verified: true }); // no RangeError: trusted
+  net.handle(a.core, ins.outputs);
+  net.flush();
+  t.notOk(net.inserts.get(idHex(ins.requestId))?.ok, 'the insert does not succeed');
+  t.equal(b.core.stats().badBlocks, 1, 'B caught it');
+  t.equal(b.store.stats().cache.count + c.store.stats().store.count, 0, 'nobody keeps it');
+  const good = a.core.insertBlock('CHK', KEY, A_BLOCK.block, net.now + 1, undefined, { verified: true });
+  t.ok(good.outputs.length > 0, 'a right block goes out as usual');
+});
+
 t.test('API misuse: a block that does not match its key, a block purpose through lookup', async (t) => {
   const net = new TestNet();
   const a = node(net, 'A', 5);
