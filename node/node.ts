@@ -100,6 +100,7 @@ export async function startNode(cfg: NodeConfig, log: Logger, hooks: NodeHooks =
         uptime: Math.round((Date.now() - startedAt) / 1000),
         routing: d.core.stats(),
         links: links.stats,
+        store: store.stats(),
       });
     });
     gateway.route('GET', '/api/v1/lookup', async (_req, res, url) => {

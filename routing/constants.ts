@@ -96,3 +96,9 @@ export const DEFAULT_REPAIR_STEP_MS = 1_000; // time between two steps of one wa
 export const DEFAULT_REPAIR_MAX_QUERIES = 64; // HAVE queries of ours awaiting an answer at once
 export const DEFAULT_REPAIR_MAX_KEYS = 65_536; // 'store'-role keys the repair index remembers (oldest forgotten)
 export const DEFAULT_REPAIR_CACHE_KEYS = 1_024; // 'cache'-role keys it remembers (most recently cached)
+// HAVE keys answered per second for one peer (token bucket, burst of twice this; a HAVE over it is
+// dropped unanswered). An honest walk asks one peer about at most DEFAULT_REPAIR_KEYS_PER_STEP keys a
+// second; answering costs a lookup per key, and a read and a rewrite per cached block it promotes.
+export const DEFAULT_HAVE_KEYS_PER_SEC = 1_024;
+// Peers whose HAVE allowance is tracked at once (the least recently heard from is forgotten first).
+export const HAVE_TRACKED_PEERS = 1_024;

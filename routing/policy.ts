@@ -6,6 +6,7 @@
 import {
   BLOCK_REPLICAS,
   DEFAULT_ACK_TIMEOUT_MS,
+  DEFAULT_HAVE_KEYS_PER_SEC,
   DEFAULT_LOOKUP_TIMEOUT_MS,
   DEFAULT_MAINTENANCE_INTERVAL_MS,
   DEFAULT_MAX_ATTEMPTS,
@@ -18,6 +19,7 @@ import {
   DEFAULT_REPAIR_CACHE_KEYS,
   DEFAULT_REPAIR_INTERVAL_MS,
   DEFAULT_REPAIR_KEYS_PER_STEP,
+  HAVE_MAX_KEYS,
   DEFAULT_REPAIR_MAX_KEYS,
   DEFAULT_REPAIR_MAX_QUERIES,
   DEFAULT_REPAIR_STEP_MS,
@@ -74,6 +76,8 @@ export interface RoutingPolicy {
   repairMaxQueries: number;
   repairMaxKeys: number;
   repairCacheKeys: number;
+  /** HAVE keys answered per second for one peer (token bucket, burst of twice this); a HAVE over it is dropped. */
+  haveKeysPerSec: number;
   /** Whether our PEX requests carry our own descriptor (a node that should stay unlisted says no). */
   announce: boolean;
 }
@@ -105,6 +109,7 @@ export const DEFAULT_POLICY: Readonly<RoutingPolicy> = Object.freeze({
   repairMaxQueries: DEFAULT_REPAIR_MAX_QUERIES,
   repairMaxKeys: DEFAULT_REPAIR_MAX_KEYS,
   repairCacheKeys: DEFAULT_REPAIR_CACHE_KEYS,
+  haveKeysPerSec: DEFAULT_HAVE_KEYS_PER_SEC,
   announce: true,
 });
 
@@ -124,5 +129,6 @@ export function resolvePolicy(p: Partial<RoutingPolicy> = {}): RoutingPolicy {
     throw new RangeError('routing policy: repairKeysPerStep, repairStepMs and repairMaxQueries must be at least 1');
   }
   if (out.maintenanceIntervalMs < 1) throw new RangeError('routing policy: maintenanceIntervalMs must be positive');
+  if (out.haveKeysPerSec < HAVE_MAX_KEYS / 2) throw new RangeError(`routing policy: haveKeysPerSec must be at least ${HAVE_MAX_KEYS / 2}`);
   return out;
 }

@@ -24,7 +24,8 @@
 //   closest live node only, and only if that one lacks it are the others asked (escalation); a
 //   cacher that finds itself among the closest promotes its copy to the 'store' role.
 // - Answering HAVE: a key held in any role counts as held and is promoted to 'store' (the asker
-//   means "you are one of its closest"); the rest are listed as missing.
+//   means "you are one of its closest"); the rest are listed as missing. Each peer has an allowance
+//   of policy.haveKeysPerSec keys a second (token bucket); a HAVE beyond it is dropped unanswered.
 // The index of keys is the router's own record of what it kept (bounded: repairMaxKeys 'store'
 // keys, oldest forgotten first, repairCacheKeys 'cache' keys, least recently cached forgotten
 // first); a key the store no longer has is dropped when the walk meets it. A store that can list
@@ -33,7 +34,7 @@
 
 import type { BlockKind, BlockStore } from '../store/block-store.ts';
 import { concat } from '../crypto/bytes.ts';
-import { HAVE_MAX_KEYS, NONCE_LEN, ROUTE_ID_LEN } from './constants.ts';
+import { HAVE_MAX_KEYS, HAVE_TRACKED_PEERS, NONCE_LEN, ROUTE_ID_LEN } from './constants.ts';
 import type { CoreContext } from './context.ts';
 import { closer, idEquals, idHex, type NodeId } from './keyspace.ts';
 import { BLOCK_KINDS, type HaveMsg, type HaveReplyMsg } from './messages.ts';
@@ -53,6 +54,7 @@ export interface RepairStats {
   repairHandoffs: number; // keys handed over to closer nodes and dropped from the index
   repairTimeouts: number; // HAVE without an answer
   haveServed: number; // HAVE answered
+  haveDropped: number; // HAVE over its sender's allowance (policy.haveKeysPerSec), dropped unanswered
 }
 
 interface Entry {
@@ -85,7 +87,8 @@ export class Repair {
   private readonly queries = new Map<string, Query>(); // by nonce
   private walk: Iterator<Entry> | null = null;
   private nextAt = Infinity; // next step of the walk, or the next round; Infinity: idle (nothing held)
-  readonly stats: RepairStats = { repairRounds: 0, repairQueries: 0, repairCopies: 0, repairHandoffs: 0, repairTimeouts: 0, haveServed: 0 };
+  private readonly haveAllowance = new Map<string, { tokens: number; at: number }>(); // by peer; insertion order = last heard
+  readonly stats: RepairStats = { repairRounds: 0, repairQueries: 0, repairCopies: 0, repairHandoffs: 0, repairTimeouts: 0, haveServed: 0, haveDropped: 0 };
 
   constructor(
     private readonly ctx: CoreContext,
@@ -140,8 +143,12 @@ export class Repair {
     return t;
   }
 
-  /** A peer asks which of these keys we store: promote what we hold to 'store', list the rest. */
+  /** A peer asks which of these keys we store: promote what we hold to 'store', list the rest (within its allowance). */
   onHave(from: NodeId, m: HaveMsg, now: number): void {
+    if (!this.allowHave(from, m.keys.length, now)) {
+      this.stats.haveDropped++;
+      return;
+    }
     this.stats.haveServed++;
     const missing: number[] = [];
     m.keys.forEach((k, i) => {
@@ -157,6 +164,25 @@ export class Repair {
       else missing.push(i);
     });
     this.ctx.send(from, { type: 'HAVE_REPLY', nonce: m.nonce, missing });
+  }
+
+  /**
+   * Takes `keys` from the peer's HAVE allowance: a token bucket of policy.haveKeysPerSec keys a
+   * second, holding twice that. Answering a key costs a lookup, and for a block held as 'cache' a
+   * read and a rewrite (its promotion), so one peer cannot make us do that work without bound.
+   */
+  private allowHave(from: NodeId, keys: number, now: number): boolean {
+    const rate = this.ctx.policy.haveKeysPerSec;
+    const k = idHex(from);
+    const b = this.haveAllowance.get(k) ?? { tokens: 2 * rate, at: now };
+    this.haveAllowance.delete(k);
+    this.haveAllowance.set(k, b); // most recently heard from last
+    if (this.haveAllowance.size > HAVE_TRACKED_PEERS) this.haveAllowance.delete(this.haveAllowance.keys().next().value!);
+    b.tokens = Math.min(2 * rate, b.tokens + (Math.max(0, now - b.at) * rate) / 1000);
+    b.at = now;
+    if (b.tokens < keys) return false;
+    b.tokens -= keys;
+    return true;
   }
 
   onHaveReply(from: NodeId, m: HaveReplyMsg, now: number): void {

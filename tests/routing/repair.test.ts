@@ -178,3 +178,23 @@ t.test('repair off (repairIntervalMs 0): nothing is asked', async (t) => {
   run(net, 2 * INTERVAL);
   t.equal(net.log.filter((s) => s.msg.type === 'HAVE').length, 0);
 });
+
+t.test('HAVE allowance: a peer asking beyond haveKeysPerSec is not answered until its allowance refills', async (t) => {
+  const net = new TestNet(10);
+  const p = { ...policy, haveKeysPerSec: 64 }; // burst 128 keys: two full HAVEs
+  const b = node(net, 'B', 0, p), x = node(net, 'X', 5, p);
+  net.know(b.core, x.core);
+  const { encodeMessage } = await import('../../routing/messages.ts');
+  const keys = Array.from({ length: 64 }, (_, i) => chkEncode(utf8(`absent ${i}`)).routingKey).map((k) => Uint8Array.of(0, ...k));
+  const have = (n: number) => encodeMessage({ type: 'HAVE', nonce: new Uint8Array(8).fill(n), keys });
+  for (let n = 1; n <= 3; n++) net.inject(x.core.id, b.core, have(n));
+  net.flush();
+  const replies = () => net.log.filter((s) => s.msg.type === 'HAVE_REPLY' && s.from === 'B').length;
+  t.equal(replies(), 2, 'the burst answers two, the third is dropped');
+  t.same([b.core.stats().haveServed, b.core.stats().haveDropped], [2, 1]);
+  net.advance(1000); // one second: 64 keys back
+  net.inject(x.core.id, b.core, have(4));
+  net.flush();
+  t.equal(replies(), 3, 'answered again once the allowance refilled');
+  t.throws(() => new TestNet(1).add('Z', S[1], { ...policy, haveKeysPerSec: 31 }), RangeError, 'a full HAVE must fit the burst');
+});

@@ -7,7 +7,10 @@
 // With --cpu-prof DIR every node runs under `node --cpu-prof` and, after they stop, the self time
 // per function during the insert (or --prof-phase fetch|all) is summed over all nodes and printed.
 // Flags: --nodes N (10) --size MiB (100) --cpu-prof DIR --prof-phase insert|fetch|all --keep, and
-// --node-arg ARG (repeatable) passed to every node's `node` (e.g. --perf-basic-prof for `perf record`).
+// --node-arg ARG (repeatable) passed to every node's `node` (e.g. --perf-basic-prof for `perf record`),
+// --warmup MiB (insert and fetch back that much before the timed insert: a network that has run a
+// while, its JIT warm) and --store-size SIZE for every node (the default 1GiB holds about a 1 GiB
+// file's 3 copies across 10 nodes only if the keys spread evenly; a fuller store evicts).
 // Figures are noisy on a shared 2-core machine; nothing here asserts a speed.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,6 +41,7 @@ const { values: flags } = parseArgs({
     keep: { type: 'boolean', default: false },
     'node-arg': { type: 'string', multiple: true, default: [] },
     warmup: { type: 'string', default: '0' },
+    'store-size': { type: 'string' },
   },
 });
 const N = Number(flags.nodes);
@@ -110,6 +114,7 @@ function launch(i: number, bootstrap: string | undefined): Node {
     nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${pd}`);
   }
   const args = [...nodeFlags, DIST, 'node', '--data', dir, '--listen', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--log-level', 'warn'];
+  if (flags['store-size']) args.push('--store-size', flags['store-size']);
   if (bootstrap) args.push('--bootstrap', bootstrap);
   // The IPC channel makes a node stop by itself if this process dies, so none is ever orphaned.
   // A node prints nothing on stdout; V8 flags given with --node-arg (--trace-gc, …) may: kept in its directory.
@@ -143,12 +148,17 @@ async function peers(gw: string): Promise<number> {
 }
 
 /** Link cells shed under backpressure and routing timeouts, summed over the nodes (a healthy run has none). */
-async function trouble(): Promise<{ shed: number; timeouts: number; badBlocks: number; cellsIn: number }> {
-  const out = { shed: 0, timeouts: 0, badBlocks: 0, cellsIn: 0 };
+async function trouble(): Promise<{ shed: number; timeouts: number; badBlocks: number; cellsIn: number; evictions: number }> {
+  const out = { shed: 0, timeouts: 0, badBlocks: 0, cellsIn: 0, evictions: 0 };
   for (const n of nodes) {
     try {
       const r = await fetch(`${n.gateway}/api/v1/status`, { signal: AbortSignal.timeout(2000) });
-      const st = (await r.json()) as { peers: { shed: number; cellsIn: number }[]; routing: { timeouts: number; badBlocks: number } };
+      const st = (await r.json()) as {
+        peers: { shed: number; cellsIn: number }[];
+        routing: { timeouts: number; badBlocks: number };
+        store: { evictions: number };
+      };
+      out.evictions += st.store.evictions;
       for (const p of st.peers) {
         out.shed += p.shed;
         out.cellsIn += p.cellsIn;
@@ -282,6 +292,7 @@ async function run(): Promise<void> {
   const afterInsert = await trouble();
   const insertCells = afterInsert.cellsIn - before.cellsIn;
   process.stderr.write(`inserted in ${(ins.ms / 1000).toFixed(1)} s (cells shed ${afterInsert.shed}, routing timeouts ${afterInsert.timeouts}, ` +
+    `blocks evicted from full stores ${afterInsert.evictions}, ` +
     `${(insertCells / Math.ceil(bytes / 32768)).toFixed(0)} cells received per 32 KiB of content); fetching through node ${FETCH}…\n`);
 
   const fetchPid = at(FETCH).proc.pid as number;
