@@ -14,6 +14,8 @@ export interface Cell {
 }
 
 const KNOWN_COMMANDS = new Set<number>(Object.values(CellCommand));
+const KNOWN = new Uint8Array(256); // KNOWN_COMMANDS as a table, for the per-cell check of whole frames
+for (const c of KNOWN_COMMANDS) KNOWN[c] = 1;
 
 export function encodeCells(cells: Cell[]): Uint8Array {
   const out = new Uint8Array(cells.length * CELL_LEN);
@@ -51,7 +53,7 @@ export function checkCells(plain: Uint8Array): number {
     throw new LinkError('BAD_FRAME', `frame of ${plain.length} bytes is not a whole number of cells`);
   }
   for (let o = 4; o < plain.length; o += CELL_LEN) {
-    if (!KNOWN_COMMANDS.has(plain[o] as number)) throw new LinkError('BAD_CELL', `unknown cell command ${plain[o]}`);
+    if (KNOWN[plain[o] as number] !== 1) throw new LinkError('BAD_CELL', `unknown cell command ${plain[o]}`);
   }
   return plain.length / CELL_LEN;
 }
@@ -91,6 +93,7 @@ export function messageCellCount(message: Uint8Array): number {
  * same cells messageToCells makes, without a buffer per cell.
  */
 export function writeMessageCells(message: Uint8Array, from: number, out: Uint8Array, at: number, maxCells: number): number {
+  const src = asBuffer(message); // Buffer#copy takes offsets: no view per cell
   let o = from;
   for (let n = 0; n < maxCells && o < message.length; n++, o += FRAGMENT_DATA_LEN, at += CELL_LEN) {
     const len = Math.min(FRAGMENT_DATA_LEN, message.length - o);
@@ -103,10 +106,15 @@ export function writeMessageCells(message: Uint8Array, from: number, out: Uint8A
     out[b] = o + FRAGMENT_DATA_LEN < message.length ? 1 : 0;
     out[b + 1] = len >>> 8;
     out[b + 2] = len & 0xff;
-    out.set(message.subarray(o, o + len), b + FRAG_HEADER);
+    src.copy(out, b + FRAG_HEADER, o, o + len);
     if (len < FRAGMENT_DATA_LEN) out.fill(0, b + FRAG_HEADER + len, b + CELL_BODY_LEN);
   }
   return Math.min(o, message.length);
+}
+
+/** A Buffer over the same bytes (the array itself if it is one), for Buffer#copy's offsets. */
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 export function messageToCells(message: Uint8Array): Cell[] {
@@ -140,7 +148,8 @@ export class MessageAssembler {
 
   /**
    * Feeds one MESSAGE cell whose body starts at byte `at` of `buf` (e.g. a frame's plaintext, read
-   * in place; nothing of `buf` is kept). Same checks and result as push.
+   * in place; nothing of `buf` is kept). Same checks and result as push. A Buffer is copied from
+   * without making a view per cell (the link decrypts into one).
    */
   pushFragment(circId: number, buf: Uint8Array, at: number): Uint8Array | undefined {
     if (circId !== 0) throw new LinkError('BAD_CELL', 'MESSAGE cell on a circuit id');
@@ -152,11 +161,11 @@ export class MessageAssembler {
       if (buf[i] !== 0) throw new LinkError('BAD_CELL', 'non-zero padding in MESSAGE fragment');
     }
     if (flags === 1 && len !== FRAGMENT_DATA_LEN) throw new LinkError('BAD_CELL', 'short non-final fragment');
-    const data = buf.subarray(at + FRAG_HEADER, at + FRAG_HEADER + len);
-    if (flags === 0 && this.size === 0) return data.slice(); // a one-cell message
+    const from = at + FRAG_HEADER;
+    if (flags === 0 && this.size === 0) return new Uint8Array(buf.subarray(from, from + len)); // a one-cell message: a plain copy
     if (this.size + len > MAX_LINK_MESSAGE) throw new LinkError('TOO_LARGE', 'link message over the size limit');
     this.scratch ??= new Uint8Array(MAX_LINK_MESSAGE);
-    this.scratch.set(data, this.size);
+    asBuffer(buf).copy(this.scratch, this.size, from, from + len); // no view per cell
     this.size += len;
     if (flags === 1) return undefined;
     const out = this.scratch.slice(0, this.size);

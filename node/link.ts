@@ -74,7 +74,8 @@ interface QueuedMessage {
 const framePlain = new Uint8Array(MAX_CELLS_PER_FRAME * CELL_LEN);
 // And one for received frames: onFrame decrypts into it and reads every cell out before it returns
 // (MESSAGE fragments are copied into the link's assembler; other cells are sliced out).
-const framePlainIn = new Uint8Array(Transport.MAX_PLAINTEXT);
+// A Buffer, so that the assembler copies fragments out of it without a view per cell.
+const framePlainIn = Buffer.allocUnsafeSlow(Transport.MAX_PLAINTEXT);
 
 export class Link {
   readonly openedAt: number;
@@ -273,7 +274,9 @@ export class Link {
           const m = this.assembler.pushFragment(circIdAt(plain, at), plain, at + CELL_HEADER_LEN);
           if (m) this.events.onMessage(this, m);
         } else {
-          this.events.onCell(this, { circId: circIdAt(plain, at), command, body: plain.slice(at + CELL_HEADER_LEN, at + CELL_LEN) });
+          // a plain copy (plain is the shared Buffer: its slice would be a view)
+          const body = new Uint8Array(plain.subarray(at + CELL_HEADER_LEN, at + CELL_LEN));
+          this.events.onCell(this, { circId: circIdAt(plain, at), command, body });
         }
       }
     } catch (e) {

@@ -59,6 +59,34 @@ t.test('handshake proves both identities; messages flow both ways', async (t) =>
   server.close();
 });
 
+t.test('what a link hands up belongs to the receiver: cells and messages stay whole after later frames', async (t) => {
+  const A = identity(), B = identity();
+  const { a, b, server } = await pair();
+  const [ra, rb] = await Promise.all([
+    handshakeAsDialer(a, { ...A, peerIdentity: B.identityKey, timeoutMs: 3000 }),
+    handshakeAsListener(b, { ...B, timeoutMs: 3000 }),
+  ]);
+  const cells: { command: number; body: Uint8Array }[] = [];
+  const cb = collector();
+  cb.events.onCell = (_l, c) => cells.push({ command: c.command, body: c.body });
+  const la = new Link(a, ra.transport, ra.reader, B.identityKey, new Uint8Array(32), true, collector().events);
+  ra.pending.forEach((f) => la.injectFrame(f));
+  const lb = new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, cb.events);
+  rb.pending.forEach((f) => lb.injectFrame(f));
+  const bodies = [0x11, 0x22, 0x33].map((v) => new Uint8Array(509).fill(v));
+  const messages = [new Uint8Array(40_000).fill(0x44), new Uint8Array([5, 6, 7]), new Uint8Array(3_000).fill(0x66)];
+  for (let i = 0; i < 3; i++) {
+    la.sendCells([{ circId: 7 + i, command: 3, body: bodies[i] }]); // RELAY cells, each flushed in its own frame
+    la.sendMessage(messages[i]);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.ok(await waitFor(() => cells.length === 3 && cb.got.length === 3));
+  t.same(cells.map((c) => c.body), bodies, 'every cell body as sent, after all frames arrived');
+  t.same(cb.got, messages, 'every message as sent');
+  la.close();
+  server.close();
+});
+
 t.test('a dialer that expects another identity fails the handshake', async (t) => {
   const A = identity(), B = identity(), C = identity();
   const { a, b, server } = await pair();
