@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NODE_V8_FLAGS } from './constants.ts';
+import { parseSize } from './datastore/size.ts';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
 import { type Command, parseFlags } from './flags.ts';
 
@@ -51,21 +52,27 @@ async function status(url: string): Promise<{ peers: unknown[]; routingTable: nu
 
 export const devnetCommand: Command = {
   summary: 'run a local network of nodes on loopback (Ctrl-C stops them all)',
-  usage: `Usage: umbra devnet [--nodes N] [--dir DIR] [--log-level LEVEL]
+  usage: `Usage: umbra devnet [--nodes N] [--dir DIR] [--store-size SIZE] [--log-level LEVEL]
 
 Starts N node processes (default 5, at most 64) on 127.0.0.1 with free ports, bootstrapped together,
 prints each node's gateway URL, then one line starting with "ready" once the network is linked.
 Ctrl-C stops every node. Each node's data directory is DIR/node-<i> (DIR defaults to a new temporary
-directory; give --dir to keep identities across runs). Node logs go to stderr, prefixed [node i].`,
+directory; give --dir to keep identities across runs). --store-size bounds each node's datastore
+(default that of umbra node, 1GiB): a network keeps 3 copies of every block, plus a quarter more for
+the erasure code, in half of each store, so N nodes hold about N × SIZE / 7.5 of content (a 1 GiB
+file needs 4GiB stores on 5 nodes). Node logs go to stderr, prefixed [node i].`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       nodes: { type: 'string' },
       dir: { type: 'string' },
       'log-level': { type: 'string' },
+      'store-size': { type: 'string' },
     });
     const n = Number(values.nodes ?? 5);
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new CliError(EXIT_USAGE, `--nodes: expected 1..64, got '${values.nodes}'`);
     const level = values['log-level'] ?? 'warn';
+    const storeSize = values['store-size'];
+    if (storeSize !== undefined) parseSize(storeSize, '--store-size'); // CliError EXIT_USAGE before any node starts
     const base = path.resolve(values.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'umbra-devnet-')));
     fs.mkdirSync(base, { recursive: true });
     const script = process.argv[1] as string;
@@ -87,6 +94,7 @@ directory; give --dir to keep identities across runs). Node logs go to stderr, p
       for (const f of ['gateway']) fs.rmSync(path.join(dir, f), { force: true });
       const args = [...scriptArgs, 'node', '--data', dir, '--listen', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--log-level', level];
       if (bootstrap) args.push('--bootstrap', bootstrap);
+      if (storeSize !== undefined) args.push('--store-size', storeSize);
       const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
       const child: Child = { index: i, dir, proc, exited: false };
       proc.stderr?.setEncoding('utf8');
