@@ -199,6 +199,10 @@ export class CoreDriver {
     this.wakeTimer = setTimeout(() => {
       this.wakeTimer = null;
       this.wakeAt = Infinity;
+      // The timer runs on a monotonic clock and the core on the wall clock: if the wall clock says
+      // the wake has not come (it was set back), wait out the rest, since the core announces a wake
+      // only once (it counts on this one firing at or after `at`).
+      if (Date.now() < at) return this.scheduleWake(at);
       this.apply(this.core.tick(Date.now()));
     }, Math.max(0, Math.min(at - Date.now(), 2 ** 31 - 1)));
   }

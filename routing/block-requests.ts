@@ -201,6 +201,7 @@ export class BlockRequests {
     this.ops.sendAccepted(s); // the predecessor's short ack timeout must not fire while they answer
     const ids = peers.map(() => this.ctx.random(ROUTE_ID_LEN));
     this.fanOuts.begin(s, peers, ids, now + this.ctx.policy.ackTimeoutMs);
+    this.ctx.wakeBy(now + this.ctx.policy.ackTimeoutMs);
     const block = purpose === 'STORE_BLOCK' ? s.block : undefined;
     for (let i = 0; i < peers.length; i++) {
       this.ctx.send(peers[i], { type: 'ROUTE', id: ids[i], key: s.key, htl: 1, purpose, kind: s.kind, block });

@@ -13,6 +13,8 @@ import type { RoutingTable } from './table.ts';
 export class CoreContext {
   /** Outputs of the call in progress (node-core swaps in a fresh array per call). */
   out: Output[] = [];
+  /** The earliest deadline set during the call in progress (node-core announces it as a wake). */
+  private soonest = Infinity;
 
   constructor(
     public self: NodeDescriptor,
@@ -29,6 +31,22 @@ export class CoreContext {
 
   emit(o: Output): void {
     this.out.push(o);
+  }
+
+  /**
+   * Every part that sets a deadline (a timeout, its next chore) says so here, so the core need not
+   * scan all its state after each message to find its next wake: it announces the earliest new
+   * deadline, and scans only once a wake has come (node-core.ts run).
+   */
+  wakeBy(t: number): void {
+    if (t < this.soonest) this.soonest = t;
+  }
+
+  /** The earliest deadline set since the last call (Infinity if none), and forget it. */
+  takeSoonest(): number {
+    const t = this.soonest;
+    this.soonest = Infinity;
+    return t;
   }
 
   /** A uniform integer in [0, n) for small n (n ≤ 256), from the injected random source. */

@@ -167,6 +167,7 @@ export class Membership {
     for (const [k, p] of [...this.pings]) if (now >= p.deadline) this.pingFailed(k, p.peer);
     if (now >= this.nextChore) {
       this.nextChore = now + this.ctx.policy.maintenanceIntervalMs;
+      this.ctx.wakeBy(this.nextChore);
       this.chores(now);
     }
   }
@@ -275,6 +276,7 @@ export class Membership {
     lu.inflight++;
     const nonce = this.ctx.random(NONCE_LEN);
     this.pending.set(idHex(nonce), { peer: c.desc.id, lookup: lu, cand: c, deadline: now + this.ctx.policy.pexTimeoutMs });
+    this.ctx.wakeBy(now + this.ctx.policy.pexTimeoutMs);
     this.stats.pexSent++;
     this.ctx.send(c.desc.id, {
       type: 'PEX_REQUEST',
@@ -313,6 +315,7 @@ export class Membership {
     for (const p of this.pings.values()) if (idEquals(p.peer, peer)) return false;
     const nonce = this.ctx.random(NONCE_LEN);
     this.pings.set(idHex(nonce), { peer, deadline: now + this.ctx.policy.pingTimeoutMs });
+    this.ctx.wakeBy(now + this.ctx.policy.pingTimeoutMs);
     this.stats.pings++;
     this.ctx.send(peer, { type: 'PING', nonce });
     return true;

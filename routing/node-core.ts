@@ -271,7 +271,10 @@ export class NodeCore {
     } finally {
       this.ctx.out = [];
     }
-    const next = Math.min(this.router.nextDeadline(), this.membership.nextDeadline(), this.repair.nextDeadline());
+    // The deadlines set during f can only bring the next wake forward; the exact next one (a scan of
+    // every pending request, query and chore) is needed only once the announced wake has come.
+    let next = this.ctx.takeSoonest();
+    if (this.announcedWake <= now) next = Math.min(next, this.router.nextDeadline(), this.membership.nextDeadline(), this.repair.nextDeadline());
     if (next < this.announcedWake || this.announcedWake <= now) {
       this.announcedWake = next;
       out.push({ kind: 'wake', at: next });

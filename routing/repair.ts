@@ -129,7 +129,10 @@ export class Repair {
       this.cached.set(hex, e);
       if (this.cached.size > p.repairCacheKeys) this.cached.delete(this.cached.keys().next().value!);
     }
-    if (this.nextAt === Infinity) this.nextAt = now + p.repairIntervalMs * (0.1 + this.ctx.randomInt(256) / 256);
+    if (this.nextAt === Infinity) {
+      this.nextAt = now + p.repairIntervalMs * (0.1 + this.ctx.randomInt(256) / 256);
+      this.ctx.wakeBy(this.nextAt);
+    }
   }
 
   tick(now: number): void {
@@ -244,6 +247,7 @@ export class Repair {
       this.walk = null;
       this.nextAt = now + p.repairIntervalMs * (0.9 + (0.2 * this.ctx.randomInt(256)) / 256);
     } else this.nextAt = now + p.repairStepMs;
+    this.ctx.wakeBy(this.nextAt);
   }
 
   /** Adds to `batches` the closest live peers of this key not asked yet this round. */
@@ -290,6 +294,7 @@ export class Repair {
   private sendQuery(peer: NodeId, entries: Entry[], now: number): void {
     const nonce = this.ctx.random(NONCE_LEN);
     this.queries.set(idHex(nonce), { peer, entries, deadline: now + this.ctx.policy.ackTimeoutMs });
+    this.ctx.wakeBy(now + this.ctx.policy.ackTimeoutMs);
     for (const e of entries) e.pending++;
     this.stats.repairQueries++;
     this.ctx.send(peer, { type: 'HAVE', nonce, keys: entries.map((e) => concat(Uint8Array.of(kindByte(e.kind)), e.key)) });

@@ -156,6 +156,7 @@ export class Router {
     if (a == null || a.accepted || !idEquals(a.peer, from)) return; // not the hop we wait for
     a.accepted = true;
     a.deadline = now + this.ctx.policy.replyTimeoutMs;
+    this.ctx.wakeBy(a.deadline);
   }
 
   onReply(from: NodeId, m: RouteReplyMsg, now: number): void {
@@ -240,6 +241,7 @@ export class Router {
       best: undefined, stored: 0, fanout: null,
     };
     this.states.set(idHex(id), s);
+    this.ctx.wakeBy(deadline);
     if (pred !== null) {
       const k = idHex(pred);
       this.perPeer.set(k, (this.perPeer.get(k) ?? 0) + 1);
@@ -281,6 +283,7 @@ export class Router {
     this.blocks.forwarding(s, now);
     s.tried.push(peer);
     s.attempt = { peer, accepted: false, deadline: now + this.ctx.policy.ackTimeoutMs };
+    this.ctx.wakeBy(s.attempt.deadline);
     this.ctx.send(peer, { type: 'ROUTE', id: s.id, key: s.key, htl, purpose: s.purpose, payload: s.payload, kind: s.kind, block: s.block, copies: s.copies });
     this.sendAccepted(s);
   }
