@@ -93,7 +93,6 @@ export function messageCellCount(message: Uint8Array): number {
  * same cells messageToCells makes, without a buffer per cell.
  */
 export function writeMessageCells(message: Uint8Array, from: number, out: Uint8Array, at: number, maxCells: number): number {
-  const src = asBuffer(message); // Buffer#copy takes offsets: no view per cell
   let o = from;
   for (let n = 0; n < maxCells && o < message.length; n++, o += FRAGMENT_DATA_LEN, at += CELL_LEN) {
     const len = Math.min(FRAGMENT_DATA_LEN, message.length - o);
@@ -106,15 +105,10 @@ export function writeMessageCells(message: Uint8Array, from: number, out: Uint8A
     out[b] = o + FRAGMENT_DATA_LEN < message.length ? 1 : 0;
     out[b + 1] = len >>> 8;
     out[b + 2] = len & 0xff;
-    src.copy(out, b + FRAG_HEADER, o, o + len);
+    out.set(message.subarray(o, o + len), b + FRAG_HEADER);
     if (len < FRAGMENT_DATA_LEN) out.fill(0, b + FRAG_HEADER + len, b + CELL_BODY_LEN);
   }
   return Math.min(o, message.length);
-}
-
-/** A Buffer over the same bytes (the array itself if it is one), for Buffer#copy's offsets. */
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 export function messageToCells(message: Uint8Array): Cell[] {
@@ -148,8 +142,7 @@ export class MessageAssembler {
 
   /**
    * Feeds one MESSAGE cell whose body starts at byte `at` of `buf` (e.g. a frame's plaintext, read
-   * in place; nothing of `buf` is kept). Same checks and result as push. A Buffer is copied from
-   * without making a view per cell (the link decrypts into one).
+   * in place; nothing of `buf` is kept). Same checks and result as push.
    */
   pushFragment(circId: number, buf: Uint8Array, at: number): Uint8Array | undefined {
     if (circId !== 0) throw new LinkError('BAD_CELL', 'MESSAGE cell on a circuit id');
@@ -165,7 +158,7 @@ export class MessageAssembler {
     if (flags === 0 && this.size === 0) return new Uint8Array(buf.subarray(from, from + len)); // a one-cell message: a plain copy
     if (this.size + len > MAX_LINK_MESSAGE) throw new LinkError('TOO_LARGE', 'link message over the size limit');
     this.scratch ??= new Uint8Array(MAX_LINK_MESSAGE);
-    asBuffer(buf).copy(this.scratch, this.size, from, from + len); // no view per cell
+    this.scratch.set(buf.subarray(from, from + len), this.size);
     this.size += len;
     if (flags === 1) return undefined;
     const out = this.scratch.slice(0, this.size);

@@ -74,8 +74,7 @@ interface QueuedMessage {
 const framePlain = new Uint8Array(MAX_CELLS_PER_FRAME * CELL_LEN);
 // And one for received frames: onFrame decrypts into it and reads every cell out before it returns
 // (MESSAGE fragments are copied into the link's assembler; other cells are sliced out).
-// A Buffer, so that the assembler copies fragments out of it without a view per cell.
-const framePlainIn = Buffer.allocUnsafeSlow(Transport.MAX_PLAINTEXT);
+const framePlainIn = new Uint8Array(Transport.MAX_PLAINTEXT);
 
 export class Link {
   readonly openedAt: number;
@@ -274,8 +273,7 @@ export class Link {
           const m = this.assembler.pushFragment(circIdAt(plain, at), plain, at + CELL_HEADER_LEN);
           if (m) this.events.onMessage(this, m);
         } else {
-          // a plain copy (plain is the shared Buffer: its slice would be a view)
-          const body = new Uint8Array(plain.subarray(at + CELL_HEADER_LEN, at + CELL_LEN));
+          const body = plain.slice(at + CELL_HEADER_LEN, at + CELL_LEN); // a copy: plain is shared
           this.events.onCell(this, { circId: circIdAt(plain, at), command, body });
         }
       }
