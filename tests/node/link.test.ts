@@ -33,19 +33,25 @@ function collector() {
 }
 
 
-t.test('handshake proves both identities; messages flow both ways', async (t) => {
+/** Two identities, a handshake over a loopback socket pair, and a Link on each end with these events. */
+async function linked(ea: LinkEvents, eb: LinkEvents) {
   const A = identity(), B = identity();
   const { a, b, server } = await pair();
   const [ra, rb] = await Promise.all([
     handshakeAsDialer(a, { ...A, peerIdentity: B.identityKey, timeoutMs: 3000 }),
     handshakeAsListener(b, { ...B, timeoutMs: 3000 }),
   ]);
-  t.same(rb.peerIdentity, A.identityKey, 'listener learned the dialer identity');
-  const ca = collector(), cb = collector();
-  const la = new Link(a, ra.transport, ra.reader, B.identityKey, new Uint8Array(32), true, ca.events);
+  const la = new Link(a, ra.transport, ra.reader, B.identityKey, new Uint8Array(32), true, ea);
   ra.pending.forEach((f) => la.injectFrame(f));
-  const lb = new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, cb.events);
+  const lb = new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, eb);
   rb.pending.forEach((f) => lb.injectFrame(f));
+  return { A, B, la, lb, listenerSaw: rb.peerIdentity, server };
+}
+
+t.test('handshake proves both identities; messages flow both ways', async (t) => {
+  const ca = collector(), cb = collector();
+  const { A, la, lb, listenerSaw, server } = await linked(ca.events, cb.events);
+  t.same(listenerSaw, A.identityKey, 'listener learned the dialer identity');
   const big = new Uint8Array(randomBytes(60_000));
   la.sendMessage(new Uint8Array([1, 2, 3]));
   la.sendMessage(big);
@@ -60,19 +66,10 @@ t.test('handshake proves both identities; messages flow both ways', async (t) =>
 });
 
 t.test('what a link hands up belongs to the receiver: cells and messages stay whole after later frames', async (t) => {
-  const A = identity(), B = identity();
-  const { a, b, server } = await pair();
-  const [ra, rb] = await Promise.all([
-    handshakeAsDialer(a, { ...A, peerIdentity: B.identityKey, timeoutMs: 3000 }),
-    handshakeAsListener(b, { ...B, timeoutMs: 3000 }),
-  ]);
   const cells: { command: number; body: Uint8Array }[] = [];
   const cb = collector();
   cb.events.onCell = (_l, c) => cells.push({ command: c.command, body: c.body });
-  const la = new Link(a, ra.transport, ra.reader, B.identityKey, new Uint8Array(32), true, collector().events);
-  ra.pending.forEach((f) => la.injectFrame(f));
-  const lb = new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, cb.events);
-  rb.pending.forEach((f) => lb.injectFrame(f));
+  const { la, server } = await linked(collector().events, cb.events);
   const bodies = [0x11, 0x22, 0x33].map((v) => new Uint8Array(509).fill(v));
   const messages = [new Uint8Array(40_000).fill(0x44), new Uint8Array([5, 6, 7]), new Uint8Array(3_000).fill(0x66)];
   for (let i = 0; i < 3; i++) {
