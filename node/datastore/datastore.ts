@@ -28,8 +28,9 @@
 // returns, one ChaCha20 call to unseal, and the block's own check (for a CHK, the SHA-256 that
 // dominates, in one pass). borrow reads into one buffer the store keeps and lends the block for the
 // length of a call: a fresh 32 KiB buffer per get costs more than the pread itself (its pages are
-// cold), and a block served to a peer is copied into the reply at once anyway. The header's MAC, checked when the record was written or scanned, is
-// not checked again (record.ts blockHeaderVersion says why that is safe).
+// cold), and a block served to a peer is copied into the reply at once anyway. The header's MAC,
+// checked when the record was written or scanned, is not checked again (record.ts
+// blockHeaderVersion says why that is safe).
 
 import fs from 'node:fs';
 import { chkVerifyInPlace } from '../../crypto/chk.ts';
