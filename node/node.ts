@@ -16,6 +16,7 @@ import { LinkManager } from './link-manager.ts';
 import { registerContentRoutes } from './content.ts';
 import { open as openDatastore } from './datastore/datastore.ts';
 import { type DataDirLock, lockDataDir } from './lockfile.ts';
+import { STORE_WATCH_MS, storeFullWarning } from './store-watch.ts';
 import type { Logger } from './log.ts';
 import { VERSION } from './version.ts';
 import type { BlockStore } from '../store/block-store.ts';
@@ -73,6 +74,15 @@ export async function startNode(cfg: NodeConfig, log: Logger, hooks: NodeHooks =
     const store = openDatastore(path.join(cfg.dataDir, 'store'), { maxBytes: cfg.storeBytes });
     cleanup.push(() => store.close());
     log.info('datastore open', { blocks: store.stats().store.count + store.stats().cache.count, maxBytes: cfg.storeBytes });
+    let storeBefore = store.stats();
+    const storeWatch = setInterval(() => {
+      const now = store.stats();
+      const w = storeFullWarning(storeBefore, now);
+      if (w) log.warn(w.message, w.fields);
+      storeBefore = now;
+    }, STORE_WATCH_MS);
+    storeWatch.unref();
+    cleanup.push(() => clearInterval(storeWatch));
     driver = new CoreDriver(identity, [address], links, log.child('routing'), hooks.wrapStore ? hooks.wrapStore(store) : store);
     cleanup.push(() => driver?.stop());
     const contact = formatContact({ identityKey: identity.identityPublic, host, port: bound.port });

@@ -6,7 +6,9 @@
 // reopen (tombstones), budgets hold after a reopen, compaction keeps a tombstone exactly as long as
 // it cancels something, records of the first format are still read; the pieces of the get path
 // (prepared slot and MAC hashing, seal v2, the LRU; its crypto pieces, one-shot hashing and
-// chkVerifyInPlace, are tested in tests/crypto/backend.test.ts and chk.test.ts); and --store-size parsing.
+// chkVerifyInPlace, are tested in tests/crypto/backend.test.ts and chk.test.ts); --store-size
+// parsing; borrow (lent blocks, nested borrows, a corrupt block never lent); and the store watch
+// that warns when the 'store' role is full and evicting.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -599,4 +601,21 @@ t.test('parseSize is strict', async (t) => {
     t.throws(() => parseSize(bad.trimEnd() === bad ? bad : bad + 'x'), { name: 'CliError', exitCode: 2 }, bad);
   }
   t.equal(formatSize(2 ** 30), '1GiB');
+});
+
+t.test('store watch: a full store role that evicts is reported, a cache that evicts is not', async (t) => {
+  const { storeFullWarning } = await import('../../node/store-watch.ts');
+  const s = new MemoryStore({ maxBytes: 2 * 4 * CHK_ENCODED_LEN + 1 }); // 4 blocks per role
+  let before = s.stats();
+  for (let i = 0; i < 6; i++) s.put('CHK', chkBlock(9, i).routingKey, chkBlock(9, i).block, 'cache');
+  t.equal(storeFullWarning(before, s.stats()), undefined, 'the cache evicting is normal');
+  before = s.stats();
+  for (let i = 0; i < 4; i++) s.put('CHK', chkBlock(10, i).routingKey, chkBlock(10, i).block, 'store');
+  t.equal(storeFullWarning(before, s.stats()), undefined, 'full, nothing evicted yet');
+  before = s.stats();
+  s.put('CHK', chkBlock(10, 4).routingKey, chkBlock(10, 4).block, 'store');
+  const w = storeFullWarning(before, s.stats());
+  t.match(w?.message, /store full/);
+  t.equal(w?.fields.evicted, 1);
+  t.equal(storeFullWarning(s.stats(), s.stats()), undefined, 'nothing new, nothing said');
 });
