@@ -59,8 +59,8 @@ prints each node's gateway URL, then one line starting with "ready" once the net
 Ctrl-C stops every node. Each node's data directory is DIR/node-<i> (DIR defaults to a new temporary
 directory; give --dir to keep identities across runs). --store-size bounds each node's datastore
 (default that of umbra node, 1GiB): a network keeps 3 copies of every block, plus a quarter more for
-the erasure code, in half of each store, so N nodes hold about N × SIZE / 7.5 of content (a 1 GiB
-file needs 4GiB stores on 5 nodes). Node logs go to stderr, prefixed [node i].`,
+the erasure code, in 40 % of each store, so N nodes hold about N × SIZE / 9.4 of content (a 1 GiB
+file wants 4GiB stores on 5 nodes). Node logs go to stderr, prefixed [node i].`,
   async run(argv) {
     const { values } = parseFlags(argv, {
       nodes: { type: 'string' },
