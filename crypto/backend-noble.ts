@@ -8,7 +8,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { sha3_256, shake256 } from '@noble/hashes/sha3.js';
 import type { CryptoBackend } from './backend.ts';
-import { checkLength, openTarget } from './bytes.ts';
+import { checkLength, placeInto } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 
 function hashParts(h: { update(b: Uint8Array): unknown; digest(): Uint8Array }, parts: Uint8Array[]): Uint8Array {
@@ -64,25 +64,18 @@ export const nobleBackend: CryptoBackend = {
     seal(key, nonce, ad, plaintext, into) {
       checkLength('chacha key', key, 32);
       checkLength('chacha nonce', nonce, 12);
-      const sealed = chacha20poly1305(key, nonce, ad).encrypt(plaintext);
-      if (into === undefined) return sealed;
-      const out = openTarget(sealed.length, into);
-      out.set(sealed);
-      return out;
+      return placeInto(chacha20poly1305(key, nonce, ad).encrypt(plaintext), into);
     },
     open(key, nonce, ad, sealed, into) {
       checkLength('chacha key', key, 32);
       checkLength('chacha nonce', nonce, 12);
-      const out = into === undefined || sealed.length < 16 ? undefined : openTarget(sealed.length - 16, into);
       let plain: Uint8Array;
       try {
         plain = chacha20poly1305(key, nonce, ad).decrypt(sealed);
       } catch {
         throw new CryptoError('DECRYPT_FAILED', 'aead: authentication failed');
       }
-      if (out === undefined) return plain;
-      out.set(plain);
-      return out;
+      return placeInto(plain, into);
     },
   },
   aesCtr(key, iv, data) {

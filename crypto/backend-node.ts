@@ -8,7 +8,7 @@
 
 import * as nc from 'node:crypto';
 import type { CryptoBackend } from './backend.ts';
-import { checkLength, openTarget } from './bytes.ts';
+import { checkLength, openTarget, placeInto } from './bytes.ts';
 import { sodiumChaCha20Poly1305, sodiumEd25519, sodiumHmacSha256, sodiumSha256, sodiumX25519 } from './sodium.ts';
 import { CryptoError } from './errors.ts';
 
@@ -138,7 +138,6 @@ export const opensslBackend: CryptoBackend = {
       checkLength('chacha nonce', nonce, 12);
       if (sealed.length < 16) throw new CryptoError('DECRYPT_FAILED', 'aead: message shorter than its tag');
       const ctLen = sealed.length - 16;
-      const out = into === undefined ? undefined : openTarget(ctLen, into);
       const d = nc.createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
       d.setAAD(ad, { plaintextLength: ctLen });
       d.setAuthTag(sealed.subarray(ctLen));
@@ -148,9 +147,7 @@ export const opensslBackend: CryptoBackend = {
       } catch {
         throw new CryptoError('DECRYPT_FAILED', 'aead: authentication failed');
       }
-      if (out === undefined) return u8(body);
-      out.set(body);
-      return out;
+      return placeInto(u8(body), into);
     },
   },
   aesCtr(key, iv, data) {

@@ -61,6 +61,14 @@ export function checkLength(name: string, b: Uint8Array, n: number): void {
   if (b.length !== n) throw new RangeError(`${name}: expected ${n} bytes, got ${b.length}`);
 }
 
+/** `bytes` placed where Aead.seal or open was asked to write: copied into `into`, or itself. */
+export function placeInto(bytes: Uint8Array, into: Uint8Array | undefined): Uint8Array {
+  if (into === undefined) return bytes;
+  const out = openTarget(bytes.length, into);
+  out.set(bytes);
+  return out;
+}
+
 /** Where Aead.seal or open writes `len` bytes of output: a view of `into`, or a fresh buffer. */
 export function openTarget(len: number, into: Uint8Array | undefined): Uint8Array {
   if (into === undefined) return new Uint8Array(len);

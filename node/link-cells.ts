@@ -13,9 +13,8 @@ export interface Cell {
   body: Uint8Array; // exactly CELL_BODY_LEN bytes
 }
 
-const KNOWN_COMMANDS = new Set<number>(Object.values(CellCommand));
-const KNOWN = new Uint8Array(256); // KNOWN_COMMANDS as a table, for the per-cell check of whole frames
-for (const c of KNOWN_COMMANDS) KNOWN[c] = 1;
+const KNOWN = new Uint8Array(256); // 1 for every cell command we know (a table: checked per cell)
+for (const c of Object.values(CellCommand)) KNOWN[c] = 1;
 
 export function encodeCells(cells: Cell[]): Uint8Array {
   const out = new Uint8Array(cells.length * CELL_LEN);
@@ -37,7 +36,7 @@ export function decodeCells(plain: Uint8Array): Cell[] {
   const cells: Cell[] = [];
   for (let o = 0; o < plain.length; o += CELL_LEN) {
     const command = plain[o + 4] as number;
-    if (!KNOWN_COMMANDS.has(command)) throw new LinkError('BAD_CELL', `unknown cell command ${command}`);
+    if (KNOWN[command] !== 1) throw new LinkError('BAD_CELL', `unknown cell command ${command}`);
     cells.push({ circId: dv.getUint32(o, false), command, body: plain.slice(o + 5, o + CELL_LEN) });
   }
   return cells;
@@ -154,11 +153,11 @@ export class MessageAssembler {
       if (buf[i] !== 0) throw new LinkError('BAD_CELL', 'non-zero padding in MESSAGE fragment');
     }
     if (flags === 1 && len !== FRAGMENT_DATA_LEN) throw new LinkError('BAD_CELL', 'short non-final fragment');
-    const from = at + FRAG_HEADER;
-    if (flags === 0 && this.size === 0) return new Uint8Array(buf.subarray(from, from + len)); // a one-cell message: a plain copy
+    const data = buf.subarray(at + FRAG_HEADER, at + FRAG_HEADER + len);
+    if (flags === 0 && this.size === 0) return data.slice(); // a one-cell message
     if (this.size + len > MAX_LINK_MESSAGE) throw new LinkError('TOO_LARGE', 'link message over the size limit');
     this.scratch ??= new Uint8Array(MAX_LINK_MESSAGE);
-    this.scratch.set(buf.subarray(from, from + len), this.size);
+    this.scratch.set(data, this.size);
     this.size += len;
     if (flags === 1) return undefined;
     const out = this.scratch.slice(0, this.size);

@@ -1,8 +1,9 @@
 // Watches the datastore for the one condition an operator must hear about: the 'store' role (the
 // blocks this node is responsible for, DESIGN.md layer 4) is full and blocks are being evicted from
 // it. Inserts still succeed then, but content older than what pushed it out may no longer be
-// fetchable (a network holds about a third of its nodes' summed 'store' roles, less the check blocks). A cache that evicts is
-// normal and says nothing. Pure: node.ts polls it every STORE_WATCH_MS and logs what it returns.
+// fetchable (a network holds about a third of its nodes' summed 'store' roles, check blocks
+// included). A cache that evicts is normal and says nothing. Pure: node.ts polls it every
+// STORE_WATCH_MS and logs what it returns.
 
 import type { BlockStoreStats } from '../store/block-store.ts';
 import { formatSize } from './datastore/size.ts';

@@ -5,11 +5,10 @@
 // seal, append, group commit, flush at the end) and lmdb's and SQLite's puts (64-block
 // transactions, one durability sync at the end, with and without the chkVerify a put must do);
 // raw positioned reads from the page cache vs the datastore's gets (read, unseal, verify; lent with
-// borrow, or an owned copy with get) and the
-// two engines' gets (with and without chkVerify); puts under eviction and compaction; SSK puts and
-// gets. lmdb and better-sqlite3 are optionalDependencies: if one failed to install, its rows are
-// skipped with a note. Prints a Markdown table; --quick writes less. Figures are noisy on a shared
-// 2-core machine.
+// borrow, or an owned copy with get) and the two engines' gets (with and without chkVerify); puts
+// under eviction and compaction; SSK puts and gets. lmdb and better-sqlite3 are
+// optionalDependencies: if one failed to install, its rows are skipped with a note. Prints a
+// Markdown table; --quick writes less. Figures are noisy on a shared 2-core machine.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
