@@ -68,13 +68,14 @@ interface QueuedMessage {
   off: number;
 }
 
-// One frame's plaintext, shared by every link: flush fills it, encrypts it into a fresh buffer and is
-// done with it before returning (single-threaded, synchronous), so no link needs its own, and bulk
-// sends allocate only the ciphertext.
+// One frame's plaintext, shared by every link: flush fills it, encrypts it into the flush's buffer
+// and is done with it before returning (single-threaded, synchronous), so no link needs its own.
 const framePlain = new Uint8Array(MAX_CELLS_PER_FRAME * CELL_LEN);
 // And one for received frames: onFrame decrypts into it and reads every cell out before it returns
 // (MESSAGE fragments are copied into the link's assembler; other cells are sliced out).
 const framePlainIn = new Uint8Array(Transport.MAX_PLAINTEXT);
+/** The smallest flush buffer a link allocates (one full frame), so one buffer serves most flushes again and again. */
+const WIRE_SPARE_MIN = FRAME_LEN_PREFIX + MAX_CELLS_PER_FRAME * CELL_LEN + NOISE_TAG_LEN;
 
 export class Link {
   readonly openedAt: number;
@@ -87,6 +88,12 @@ export class Link {
   private paddingTimer: NodeJS.Timeout | null = null;
   private paddingDue = 0; // policy.now() at which an idle link sends a PADDING cell
   private readonly assembler = new MessageAssembler();
+  private spareWire: Uint8Array | null = null; // the last flush's buffer, once the socket has let go of it
+  /** Hands a reassembled message up; false once that closed the link (feed stops there). */
+  private readonly deliver = (m: Uint8Array): boolean => {
+    this.events.onMessage(this, m);
+    return !this.closed;
+  };
   private readonly bucket: TokenBucket;
 
   constructor(
@@ -183,8 +190,7 @@ export class Link {
     if (this.closed || this.queuedCells === 0) return;
     const frames = Math.ceil(this.queuedCells / MAX_CELLS_PER_FRAME);
     const total = this.queuedCells * CELL_LEN + frames * (FRAME_LEN_PREFIX + NOISE_TAG_LEN);
-    const backing = Buffer.allocUnsafeSlow(total); // every byte is written below
-    const wire = new Uint8Array(backing.buffer, backing.byteOffset, total);
+    const wire = this.wireBuffer(total); // every byte is written below
     let at = 0;
     try {
       while (this.queuedCells > 0) {
@@ -216,11 +222,24 @@ export class Link {
       this.head = 0;
       if (at !== total) throw new Error(`framed ${at} bytes, expected ${total}`);
       this.socket.write(wire);
+      // Written through at once (the usual case): the kernel has the bytes and nothing holds the
+      // buffer, so the next flush may reuse it (if it is not an outsize one). Otherwise the socket
+      // keeps it until sent.
+      this.spareWire = this.socket.writableLength === 0 && wire.buffer.byteLength <= 2 * WIRE_SPARE_MIN ? wire : null;
     } catch (e) {
       this.close(new LinkError('CLOSED', `send failed: ${(e as Error).message}`));
       return;
     }
     this.armPadding();
+  }
+
+  /** A buffer of `n` bytes for a flush's frames: the spare one if it is free and big enough. */
+  private wireBuffer(n: number): Uint8Array {
+    const spare = this.spareWire;
+    this.spareWire = null;
+    if (spare !== null && spare.buffer.byteLength >= n) return new Uint8Array(spare.buffer, spare.byteOffset, n);
+    const backing = Buffer.allocUnsafeSlow(Math.max(n, WIRE_SPARE_MIN));
+    return new Uint8Array(backing.buffer, backing.byteOffset, n);
   }
 
   /**
@@ -265,17 +284,18 @@ export class Link {
         throw new LinkError('RATE_LIMITED', `peer exceeded ${this.policy.cellRate} cells/s`);
       }
       this.stats.cellsIn += count;
-      for (let at = 0; at < plain.length; at += CELL_LEN) {
+      for (let at = 0; at < plain.length; ) {
         if (this.closed) return false;
         const command = plain[at + 4] as number;
-        if (command === CellCommand.PADDING) continue;
         if (command === CellCommand.MESSAGE) {
-          const m = this.assembler.pushFragment(circIdAt(plain, at), plain, at + CELL_HEADER_LEN);
-          if (m) this.events.onMessage(this, m);
-        } else {
+          at = this.assembler.feed(plain, at, this.deliver); // the whole run of MESSAGE cells
+          continue;
+        }
+        if (command !== CellCommand.PADDING) {
           const body = plain.slice(at + CELL_HEADER_LEN, at + CELL_LEN); // a copy: plain is shared
           this.events.onCell(this, { circId: circIdAt(plain, at), command, body });
         }
+        at += CELL_LEN;
       }
     } catch (e) {
       const reason =

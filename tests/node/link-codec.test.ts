@@ -163,3 +163,46 @@ t.test('backoff grows, is capped, and is jittered', async (t) => {
   t.equal(backoffDelay(50, 100, 10_000, 1), 10_000);
   t.ok(backoffDelay(3, 100, 10_000, 0.5) > backoffDelay(1, 100, 10_000, 0.5));
 });
+
+t.test('feed takes a run of MESSAGE cells at once: the same messages and errors as cell by cell', async (t) => {
+  // A frame: two messages, a RELAY cell, a third message; feed stops at the RELAY cell.
+  const ms = [rnd(1), rnd(33_000), rnd(FRAGMENT_DATA_LEN)];
+  const relay = { circId: 9, command: CellCommand.RELAY, body: rnd(CELL_BODY_LEN) };
+  const plain = encodeCells([...messageToCells(ms[0]), ...messageToCells(ms[1]), relay, ...messageToCells(ms[2])]);
+  const a = new MessageAssembler();
+  const got: Uint8Array[] = [];
+  const relayAt = (1 + messageCellCount(ms[1])) * CELL_LEN;
+  t.equal(a.feed(plain, 0, (m) => (got.push(m), true)), relayAt, 'stops at the first other cell');
+  t.equal(a.feed(plain, relayAt + CELL_LEN, (m) => (got.push(m), true)), plain.length, 'runs to the end');
+  t.same(got, ms);
+  plain.fill(0xaa); // what feed delivered is the receiver's own, not a view into the frame
+  t.same(got, ms, 'delivered messages are copies');
+
+  const again = encodeCells([...messageToCells(ms[0]), ...messageToCells(ms[2])]);
+  let calls = 0;
+  t.equal(new MessageAssembler().feed(again, 0, () => (calls++, false)), CELL_LEN, 'stops after the message when told');
+  t.equal(calls, 1);
+
+  // A message split across two frames, as a link's frames may split one.
+  const cells = messageToCells(ms[1]);
+  const b = new MessageAssembler();
+  let whole: Uint8Array | undefined;
+  t.equal(b.feed(encodeCells(cells.slice(0, 10)), 0, () => t.fail('not yet')), 10 * CELL_LEN);
+  b.feed(encodeCells(cells.slice(10)), 0, (m) => ((whole = m), true));
+  t.same(whole, ms[1]);
+
+  // Hostile runs: the same codes as pushFragment.
+  const bad = (edit: (p: Uint8Array) => void) => {
+    const p = encodeCells(messageToCells(rnd(2000)));
+    edit(p);
+    return () => new MessageAssembler().feed(p, 0, () => true);
+  };
+  t.throws(bad((p) => (p[CELL_LEN + 3] = 1)), { code: 'BAD_CELL' }, 'MESSAGE cell on a circuit');
+  t.throws(bad((p) => (p[CELL_LEN + 5] = 2)), { code: 'BAD_CELL' }, 'bad flags');
+  t.throws(bad((p) => ((p[CELL_LEN + 6] = 0), (p[CELL_LEN + 7] = 10))), { code: 'BAD_CELL' }, 'short middle fragment');
+  t.throws(bad((p) => (p[p.length - 1] = 7)), { code: 'BAD_CELL' }, 'junk in the padding');
+  t.throws(bad((p) => ((p[5] = 0), (p[6] = 0), (p[7] = 0))), { code: 'BAD_CELL' }, 'empty fragment');
+  const big = new Uint8Array(130 * CELL_LEN);
+  for (let i = 0; i < 130; i++) writeMessageCells(rnd(FRAGMENT_DATA_LEN + 1), 0, big, i * CELL_LEN, 1); // all "more"
+  t.throws(() => new MessageAssembler().feed(big, 0, () => true), { code: 'TOO_LARGE' });
+});

@@ -45,7 +45,7 @@ async function linked(ea: LinkEvents, eb: LinkEvents) {
   ra.pending.forEach((f) => la.injectFrame(f));
   const lb = new Link(b, rb.transport, rb.reader, A.identityKey, new Uint8Array(32), false, eb);
   rb.pending.forEach((f) => lb.injectFrame(f));
-  return { A, B, la, lb, listenerSaw: rb.peerIdentity, server };
+  return { A, B, la, lb, listenerSaw: rb.peerIdentity, server, sockets: { a, b } };
 }
 
 t.test('handshake proves both identities; messages flow both ways', async (t) => {
@@ -170,5 +170,27 @@ t.test('an idle link sends PADDING cells at random 60–80 ms gaps; a busy one d
   t.equal(cb.got.length, 30, 'padding is never delivered as a message');
   la.close();
   lb.close();
+  server.close();
+});
+
+t.test('a link reuses its flush buffer only once the socket let go of it: every message arrives intact', async (t) => {
+  const cb = collector();
+  const { la, server, sockets } = await linked(collector().events, cb.events);
+  const sent: Uint8Array[] = [];
+  // Flush after flush (one per tick) while the reader pauses now and then: some writes go through
+  // at once (the buffer is reused), others wait in the socket (it must not be).
+  for (let i = 0; i < 600; i++) {
+    if (i % 200 === 0) sockets.b.pause(); // ~8 MB unread: the kernel's buffers fill, writes wait
+    if (i % 200 === 150) sockets.b.resume();
+    const m = new Uint8Array(30_000 + (i % 7) * 5_000).fill(i & 0xff);
+    m[0] = i >> 8;
+    if (la.sendMessage(m)) sent.push(m);
+    await new Promise((r) => setImmediate(r));
+  }
+  sockets.b.resume();
+  t.ok(sent.length > 100, `${sent.length} of 600 accepted`);
+  t.ok(await waitFor(() => cb.got.length === sent.length, 10_000), 'all accepted messages arrive');
+  t.equal(cb.got.findIndex((m, i) => Buffer.compare(m, sent[i]) !== 0), -1, 'byte for byte, in order');
+  la.close();
   server.close();
 });
