@@ -37,7 +37,7 @@ export const CellCommand = {
  *   ~1,300 times per 100 MiB inserted, so with the default most of that code was compiled by
  *   TurboFan during the insert and barely used: ~20 % of every relay's CPU went to compiling.
  *   Measured side by side: 6.3-6.9 s of CPU and 26.7-29.1 MiB/s with the default, 5.7-5.8 s and
- *   30.9-31.7 MiB/s with this (2 MiB: 29.6-30.8; 256 KiB: 29-30; a quarter of it: 22-23; no
+ *   30.9-31.7 MiB/s with this (other budgets, in separate runs: 2 MiB 29.6-30.8, 256 KiB 29-30, 16 KiB 22-23; no
  *   optimizing compiler at all, `--max-opt=1`: 32.6-32.8 but slower fetches). The trade: relays
  *   reach the optimizing compiler later, so a 1 GiB insert was a little slower (31.6 against 33.8
  *   MiB/s in one pair); a node that keeps running gets there all the same.
