@@ -37,7 +37,8 @@ Streams FILE (or standard input, with - or no argument) to a node's gateway, whi
 encrypted blocks and inserts them; prints the content's key (umbra:CHK@…) on stdout.
 With --ssk (a secret key from 'umbra newkey') it also publishes the content as version N of that
 document and prints the document's public key (umbra:SSK@…/NAME) instead; a newer version
-supersedes older ones.
+supersedes older ones. A warning on stderr says when some blocks were stored on fewer nodes than
+asked (a small network, or full stores); the key is printed and the exit code is 0 all the same.
 The gateway is --gateway URL, else the one in DIR/gateway, else http://127.0.0.1:7780.
 Exit codes: 0 done, 2 bad usage, 4 network or gateway error.`,
   async run(argv) {
@@ -98,8 +99,14 @@ Exit codes: 0 done, 2 bad usage, 4 network or gateway error.`,
       throw networkError(gateway, e);
     }
     if (res.status !== 201) return failFromResponse(res, 'insert failed');
-    const { key } = (await res.json()) as { key: string };
+    const { key, blocks, copies } = (await res.json()) as { key: string; blocks?: number; copies?: { min?: number; fewer?: number } };
     process.stdout.write(`${key}\n`);
+    if (typeof copies?.fewer === 'number' && copies.fewer > 0) {
+      process.stderr.write(
+        `warning: ${copies.fewer} of ${blocks ?? '?'} blocks were stored on fewer nodes than asked (as few as ${copies.min ?? '?'}); ` +
+          'the network may be small or its stores full, so this content is less likely to survive nodes leaving\n',
+      );
+    }
     return EXIT_OK;
   },
 };

@@ -48,9 +48,10 @@ t.test('a 50 MiB file crosses a 10-node network intact', async (t) => {
     body: data,
   });
   t.equal(ins.status, 201, 'insert accepted');
-  const { key } = (await ins.json()) as { key: string };
+  const { key, blocks, copies } = (await ins.json()) as { key: string; blocks: number; copies: { min: number; fewer: number } };
   const insertMs = Date.now() - t0;
   t.match(key, /^umbra:CHK@[a-z2-7]+$/);
+  t.same(copies, { min: 3, fewer: 0 }, `every one of the ${blocks} blocks has its 3 copies (manifest blocks 6)`);
 
   t0 = Date.now();
   const res = await fetch(`${gateways[7]}/${key}`);
@@ -99,6 +100,24 @@ t.test('a 50 MiB file crosses a 10-node network intact', async (t) => {
   );
   await until(() => readTrimmed(path.join(lone, 'gateway')), 20_000);
   t.equal(umbra('put', src, '--data', lone).status, 4, 'a node with no peers cannot insert: exit 4');
+  // Give it one peer: a two-node network cannot hold 3 copies, and the user is told so.
+  const mate = path.join(base, 'mate');
+  procs.push(
+    spawn(process.execPath, ['--import=tsx', CLI, 'node', '--data', mate, '--listen', '127.0.0.1:0', '--gateway', '127.0.0.1:0', '--log-level', 'error', '--bootstrap', path.join(lone, 'contact')], {
+      stdio: 'ignore',
+    }),
+  );
+  const loneGateway = (await until(() => readTrimmed(path.join(lone, 'gateway')), 20_000)) as string;
+  t.ok(
+    await until(async () => (((await fetch(`${loneGateway}/api/v1/status`).then((r) => r.json()).catch(() => null)) as { peers?: unknown[] } | null)?.peers?.length ? true : undefined), 30_000),
+    'the lone node found a peer',
+  );
+  const few = umbra('put', src, '--data', lone);
+  t.equal(few.status, 0, `an insert into two nodes succeeds (${few.stderr})`);
+  t.match(few.stdout.toString(), /^umbra:CHK@/);
+  t.match(few.stderr.toString(), /warning: (\d+) of \1 blocks were stored on fewer nodes than asked \(as few as [12]\)/, 'with a warning on stderr');
+  const fewJson = (await (await fetch(`${loneGateway}/api/v1/insert`, { method: 'POST', body: 'two nodes' })).json()) as { blocks: number; copies: { min: number; fewer: number } };
+  t.ok(fewJson.copies.min >= 1 && fewJson.copies.min < 3 && fewJson.copies.fewer === fewJson.blocks, `201 reports the copies (${JSON.stringify(fewJson.copies)})`);
   const { uri: ghostKey } = await insertContent([new TextEncoder().encode('never inserted anywhere')], { putBlock: async () => {} });
   const ghost = umbra('get', ghostKey, '--data', dirs[3] as string);
   t.equal(ghost.status, 3, `content the network does not have exits 3 (${ghost.stderr})`);
