@@ -160,6 +160,11 @@ for (const [name, c] of [
   CODECS[MESSAGE_TYPES[name]] = [name, c];
 }
 
+/** The body codec of a message type (tests compare its paths: routing/wire/flat.ts). */
+export function bodyCodec(type: MessageType): Codec<unknown> {
+  return (CODECS[MESSAGE_TYPES[type]] as readonly [MessageType, Codec<unknown>])[1];
+}
+
 /** The type of a message from its first byte, or undefined (a cheap check before parsing). */
 export function peekType(bytes: Uint8Array): MessageType | undefined {
   return bytes.length > 1 ? CODECS[bytes[0]]?.[0] : undefined;

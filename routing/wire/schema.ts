@@ -14,9 +14,10 @@
 //     note: [2, text({ max: 64 })],
 //   }, { optional: ['note'] }));
 //   Hello.decode(bytes) // { version: number; id: Uint8Array; note?: string }, or throws WireError
-import { WIRE_MAX_FIELD_KEY } from '../constants.ts';
+import { WIRE_MAX_FIELD_KEY, WIRE_MAX_MESSAGE } from '../constants.ts';
 import { decodeCbor, type DecodeOptions, encodeCbor, utf8Length, type CborLimits, type CborValue } from './cbor.ts';
 import { WireError } from './errors.ts';
+import { flatCodec } from './flat.ts';
 
 export interface Schema<T> {
   /** What the schema accepts, for messages: 'uint', 'struct', ... */
@@ -27,6 +28,14 @@ export interface Schema<T> {
   toCbor(value: unknown): CborValue;
   /** Validates a decoded CBOR item and gives the typed value. */
   fromCbor(item: CborValue): T;
+  /** A struct's fields, sorted by label (structs only: what flat.ts compiles). */
+  readonly fields?: readonly StructField[];
+}
+export interface StructField {
+  readonly name: string;
+  readonly key: number;
+  readonly schema: Schema<unknown>;
+  readonly required: boolean;
 }
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
@@ -43,11 +52,16 @@ export interface Codec<T> {
 }
 
 export function codec<T>(name: string, schema: Schema<T>, limits?: CborLimits): Codec<T> {
+  const encode = (value: T, head?: number) => encodeCbor(schema.toCbor(value), limits, head);
+  const decode = (bytes: Uint8Array, opts?: DecodeOptions) => schema.fromCbor(decodeCbor(bytes, limits, opts));
+  // A flat struct gets the one-walk shortcut (flat.ts); whatever it does not take, this path decides.
+  const flat = schema.fields === undefined ? undefined : flatCodec(schema.fields, limits?.maxSize ?? WIRE_MAX_MESSAGE);
+  if (flat === undefined) return { name, schema, encode, decode };
   return {
     name,
     schema,
-    encode: (value, head) => encodeCbor(schema.toCbor(value), limits, head),
-    decode: (bytes, opts) => schema.fromCbor(decodeCbor(bytes, limits, opts)),
+    encode: (value, head) => flat.encode(value, head) ?? encode(value, head),
+    decode: (bytes, opts) => (flat.decode(bytes, opts?.views === true) as T | undefined) ?? decode(bytes, opts),
   };
 }
 
@@ -257,6 +271,7 @@ export function struct<const F extends Record<string, FieldSpec>, const O extend
   }
   return {
     kind: 'struct',
+    fields: list,
     check(v) {
       const rec = fieldsOf(v);
       for (const f of list) {
