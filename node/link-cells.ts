@@ -1,8 +1,17 @@
 // Pure codec for what travels inside one Noise transport message on a link: a whole number of
-// fixed-size cells (tor-spec §3: circuit id u32 ‖ command u8 ‖ 509-byte body). Link-level messages
-// (the routing protocol's CBOR) larger than one body are split over MESSAGE cells and reassembled
-// with a bound. Decoding is strict: a wrong length, an unknown command, or an oversize or malformed
-// message is a LinkError, never a crash.
+// fixed-size cell slots of 514 bytes (tor-spec §3: circuit id u32 ‖ command u8 ‖ 509-byte body).
+// An observer of the link sees only frame lengths, always a whole number of slots.
+//
+// Link-level messages (the routing protocol's CBOR, up to MAX_LINK_MESSAGE bytes) travel as a run
+// of slots: a MESSAGE cell whose body is the message's length (u32) and its first 505 bytes, then
+// the rest of the message in the slots that follow, back to back (no header per slot: a 32 KiB
+// block is one copy to write and one to read, not 65 of each), zero padded to the end of its last
+// slot. A run may be cut at a frame's end and go on at the start of the next frame. Every other
+// cell (PADDING, circuits' cells) is one slot with its own header.
+//
+// Decoding is strict: a frame that is not a whole number of slots, an unknown command, a MESSAGE
+// cell on a circuit id, a length of 0 or over the bound, or non-zero padding is a LinkError, never
+// a crash. A message's buffer is allocated at its head, of its exact size, once per link at a time.
 
 import { CELL_BODY_LEN, CELL_HEADER_LEN, CELL_LEN, CellCommand, MAX_LINK_MESSAGE } from './constants.ts';
 import { LinkError } from './link-errors.ts';
@@ -16,53 +25,24 @@ export interface Cell {
 const KNOWN = new Uint8Array(256); // 1 for every cell command we know (a table: checked per cell)
 for (const c of Object.values(CellCommand)) KNOWN[c] = 1;
 
-export function encodeCells(cells: Cell[]): Uint8Array {
-  const out = new Uint8Array(cells.length * CELL_LEN);
-  const dv = new DataView(out.buffer);
-  cells.forEach((c, i) => {
-    if (c.body.length !== CELL_BODY_LEN) throw new RangeError('cell body must be 509 bytes');
-    dv.setUint32(i * CELL_LEN, c.circId >>> 0, false);
-    out[i * CELL_LEN + 4] = c.command;
-    out.set(c.body, i * CELL_LEN + 5);
-  });
-  return out;
+const LENGTH_LEN = 4;
+/** Message bytes in a run's head slot; the rest fill whole slots after it. */
+export const MESSAGE_HEAD_DATA = CELL_BODY_LEN - LENGTH_LEN; // 505
+
+/** Slots that carry bytes [0, upTo) of a message's run (upTo is 0, the message's length, or where a frame cut it). */
+function slotsUpTo(upTo: number): number {
+  return upTo === 0 ? 0 : 1 + Math.ceil(Math.max(0, upTo - MESSAGE_HEAD_DATA) / CELL_LEN);
 }
 
-export function decodeCells(plain: Uint8Array): Cell[] {
-  if (plain.length === 0 || plain.length % CELL_LEN !== 0) {
-    throw new LinkError('BAD_FRAME', `frame of ${plain.length} bytes is not a whole number of cells`);
+/** How many slots a link message takes; RangeError if it is empty or over the limit. */
+export function messageCellCount(message: Uint8Array): number {
+  if (message.length === 0 || message.length > MAX_LINK_MESSAGE) {
+    throw new RangeError(`link message must be 1..${MAX_LINK_MESSAGE} bytes`);
   }
-  const dv = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
-  const cells: Cell[] = [];
-  for (let o = 0; o < plain.length; o += CELL_LEN) {
-    const command = plain[o + 4] as number;
-    if (KNOWN[command] !== 1) throw new LinkError('BAD_CELL', `unknown cell command ${command}`);
-    cells.push({ circId: dv.getUint32(o, false), command, body: plain.slice(o + 5, o + CELL_LEN) });
-  }
-  return cells;
+  return slotsUpTo(message.length);
 }
 
-/**
- * Checks a frame's plaintext the way decodeCells does (a whole number of cells, every command
- * known) without copying anything out; returns the number of cells. The link then reads them in
- * place (cellAt), so a bulk transfer costs no allocation per cell.
- */
-export function checkCells(plain: Uint8Array): number {
-  if (plain.length === 0 || plain.length % CELL_LEN !== 0) {
-    throw new LinkError('BAD_FRAME', `frame of ${plain.length} bytes is not a whole number of cells`);
-  }
-  for (let o = 4; o < plain.length; o += CELL_LEN) {
-    if (KNOWN[plain[o] as number] !== 1) throw new LinkError('BAD_CELL', `unknown cell command ${plain[o]}`);
-  }
-  return plain.length / CELL_LEN;
-}
-
-/** The circuit id of the cell at byte offset `at` of a checked plaintext. */
-export function circIdAt(plain: Uint8Array, at: number): number {
-  return (((plain[at] as number) << 24) | ((plain[at + 1] as number) << 16) | ((plain[at + 2] as number) << 8) | (plain[at + 3] as number)) >>> 0;
-}
-
-/** Writes one cell at byte offset `at` of `out` (a frame's plaintext). */
+/** Writes one standalone cell at byte offset `at` of `out` (a frame's plaintext). */
 export function writeCell(out: Uint8Array, at: number, c: Cell): void {
   if (c.body.length !== CELL_BODY_LEN) throw new RangeError('cell body must be 509 bytes');
   const id = c.circId >>> 0;
@@ -74,125 +54,154 @@ export function writeCell(out: Uint8Array, at: number, c: Cell): void {
   out.set(c.body, at + CELL_HEADER_LEN);
 }
 
-// MESSAGE cell body: flags (u8: bit 0 = more fragments follow) ‖ length (u16) ‖ data ‖ zero padding.
-const FRAG_HEADER = 3;
-export const FRAGMENT_DATA_LEN = CELL_BODY_LEN - FRAG_HEADER; // 506
-
-/** How many MESSAGE cells a link message takes; RangeError if it is empty or over the limit. */
-export function messageCellCount(message: Uint8Array): number {
-  if (message.length === 0 || message.length > MAX_LINK_MESSAGE) {
-    throw new RangeError(`link message must be 1..${MAX_LINK_MESSAGE} bytes`);
-  }
-  return Math.ceil(message.length / FRAGMENT_DATA_LEN);
-}
-
-/** The 8 header bytes of every non-final MESSAGE cell: circuit id 0, MESSAGE, "more", 506. */
-const FULL_CELL_HEAD = new Uint8Array([0, 0, 0, 0, CellCommand.MESSAGE, 1, FRAGMENT_DATA_LEN >>> 8, FRAGMENT_DATA_LEN & 0xff]);
-
 /**
- * Writes MESSAGE cells of `message`, from byte `from` on, straight into a frame's plaintext `out`
- * at byte offset `at`, at most `maxCells` of them; returns where in the message it stopped. The
- * same cells messageToCells makes, without a buffer per cell. A full cell is two copies (its
- * constant head, its data): this runs ~65 times per 32 KiB message, mostly before V8 has
- * optimized it, where every single-byte store is a call.
+ * Writes `message`'s run from message byte `from` on (0, or where an earlier frame stopped) into a
+ * frame's plaintext `out` at byte offset `at`, in at most `maxSlots` slots; returns where in the
+ * message it stopped (its length once it is all written). Every byte of the slots used is written.
  */
-export function writeMessageCells(message: Uint8Array, from: number, out: Uint8Array, at: number, maxCells: number): number {
+export function writeMessageCells(message: Uint8Array, from: number, out: Uint8Array, at: number, maxSlots: number): number {
   const total = message.length;
-  let o = from;
-  for (let n = 0; n < maxCells && o < total; n++, o += FRAGMENT_DATA_LEN, at += CELL_LEN) {
-    const end = o + FRAGMENT_DATA_LEN;
-    if (end < total) {
-      out.set(FULL_CELL_HEAD, at);
-      out.set(message.subarray(o, end), at + CELL_HEADER_LEN + FRAG_HEADER);
-    } else {
-      const len = total - o; // the final fragment: flags 0, zero padding
-      out.fill(0, at, at + CELL_LEN);
-      out[at + 4] = CellCommand.MESSAGE;
-      out[at + CELL_HEADER_LEN + 1] = len >>> 8;
-      out[at + CELL_HEADER_LEN + 2] = len & 0xff;
-      out.set(message.subarray(o, total), at + CELL_HEADER_LEN + FRAG_HEADER);
-    }
+  if (maxSlots <= 0 || from >= total) return from;
+  let slots = maxSlots;
+  if (from === 0) {
+    const first = Math.min(total, MESSAGE_HEAD_DATA);
+    out[at] = 0;
+    out[at + 1] = 0;
+    out[at + 2] = 0;
+    out[at + 3] = 0;
+    out[at + 4] = CellCommand.MESSAGE;
+    out[at + 5] = total >>> 24;
+    out[at + 6] = (total >>> 16) & 0xff;
+    out[at + 7] = (total >>> 8) & 0xff;
+    out[at + 8] = total & 0xff;
+    const d = at + CELL_HEADER_LEN + LENGTH_LEN;
+    out.set(first === total ? message : message.subarray(0, first), d);
+    if (d + first < at + CELL_LEN) out.fill(0, d + first, at + CELL_LEN);
+    from = first;
+    at += CELL_LEN;
+    slots--;
   }
-  return Math.min(o, total);
+  const n = Math.min(total - from, slots * CELL_LEN);
+  if (n > 0) {
+    out.set(message.subarray(from, from + n), at);
+    const pad = (CELL_LEN - (n % CELL_LEN)) % CELL_LEN; // only the last slot of a run is partial
+    if (pad > 0) out.fill(0, at + n, at + n + pad);
+  }
+  return from + n;
 }
 
-export function messageToCells(message: Uint8Array): Cell[] {
-  messageCellCount(message);
-  const cells: Cell[] = [];
-  for (let o = 0; o < message.length; o += FRAGMENT_DATA_LEN) {
-    const chunk = message.subarray(o, o + FRAGMENT_DATA_LEN);
-    const body = new Uint8Array(CELL_BODY_LEN);
-    body[0] = o + FRAGMENT_DATA_LEN < message.length ? 1 : 0;
-    body[1] = chunk.length >>> 8;
-    body[2] = chunk.length & 0xff;
-    body.set(chunk, FRAG_HEADER);
-    cells.push({ circId: 0, command: CellCommand.MESSAGE, body });
+/** Slots written by writeMessageCells going from message byte `from` to `to`. */
+export function messageSlotsBetween(from: number, to: number): number {
+  return slotsUpTo(to) - slotsUpTo(from);
+}
+
+/** One frame's plaintext of standalone cells and whole messages, in order (tests, fuzz seeds, tools). */
+export function encodeCells(items: ReadonlyArray<Cell | Uint8Array>): Uint8Array {
+  const slots = items.reduce((n, x) => n + (x instanceof Uint8Array ? messageCellCount(x) : 1), 0);
+  const out = new Uint8Array(slots * CELL_LEN);
+  let at = 0;
+  for (const x of items) {
+    if (x instanceof Uint8Array) {
+      writeMessageCells(x, 0, out, at, messageCellCount(x));
+      at += messageCellCount(x) * CELL_LEN;
+    } else {
+      writeCell(out, at, x);
+      at += CELL_LEN;
+    }
   }
-  return cells;
+  return out;
 }
 
 /**
- * Reassembles MESSAGE cells into link messages; one instance per link, bounded in memory: the
- * fragments of a multi-cell message are copied into one scratch buffer of MAX_LINK_MESSAGE bytes
- * (allocated on the first such message), and the whole message is copied out once at its end.
+ * Reads frames' plaintexts, one after another, for one link: hands every whole message to
+ * `onMessage` (a buffer of its own, the receiver's to keep) and every other cell to `onCell` (read
+ * in place: `plain` is the caller's and is reused after the call). Either callback returns false to
+ * stop (the link closed). A message's run may go on in the next frame; the reader remembers it.
  */
-export class MessageAssembler {
-  private scratch: Uint8Array | null = null;
-  private size = 0;
+export class CellReader {
+  private message: Uint8Array | null = null; // the message whose run goes on in the next frame
+  private have = 0;
 
-  /** Feeds one MESSAGE cell; returns the whole message when its last fragment arrives. */
-  push(cell: Cell): Uint8Array | undefined {
-    return this.pushFragment(cell.circId, cell.body, 0);
+  /** Whether a message's run is cut and awaits the next frame. */
+  get pending(): boolean {
+    return this.message !== null;
   }
 
-  /**
-   * Feeds one MESSAGE cell whose body starts at byte `at` of `buf` (e.g. a frame's plaintext, read
-   * in place; nothing of `buf` is kept). Same checks and result as push.
-   */
-  pushFragment(circId: number, buf: Uint8Array, at: number): Uint8Array | undefined {
-    if (circId !== 0) throw new LinkError('BAD_CELL', 'MESSAGE cell on a circuit id');
-    if (at < 0 || at + CELL_BODY_LEN > buf.length) throw new RangeError('fragment outside the buffer');
-    return this.take(buf, at, buf[at] as number, ((buf[at + 1] as number) << 8) | (buf[at + 2] as number));
-  }
-
-  /**
-   * Feeds the run of MESSAGE cells of a checked frame plaintext `plain` (checkCells) that starts at
-   * the cell at byte `at`, up to the first cell of another command or the end, read in place; calls
-   * `deliver` with each whole message (the receiver's to keep) and stops early when it returns
-   * false. Returns the byte offset of the first cell not consumed. Same checks as pushFragment, in
-   * one loop: a frame of a 32 KiB message is ~65 cells, handled mostly before V8 optimizes this.
-   */
-  feed(plain: Uint8Array, at: number, deliver: (message: Uint8Array) => boolean): number {
-    const end = plain.length - (plain.length % CELL_LEN);
-    for (; at < end && plain[at + 4] === CellCommand.MESSAGE; at += CELL_LEN) {
-      if (((plain[at] as number) | (plain[at + 1] as number) | (plain[at + 2] as number) | (plain[at + 3] as number)) !== 0) {
-        throw new LinkError('BAD_CELL', 'MESSAGE cell on a circuit id');
+  /** Checks and reads one frame's plaintext; returns its number of slots. Throws LinkError. */
+  read(
+    plain: Uint8Array,
+    onMessage: (message: Uint8Array) => boolean,
+    onCell: (circId: number, command: number, plain: Uint8Array, at: number) => boolean,
+  ): number {
+    const end = plain.length;
+    if (end === 0 || end % CELL_LEN !== 0) {
+      throw new LinkError('BAD_FRAME', `frame of ${end} bytes is not a whole number of cells`);
+    }
+    let at = 0;
+    if (this.message !== null) {
+      const m = this.message;
+      const next = this.goOn(plain, 0);
+      if (next < 0 || !onMessage(m)) return end / CELL_LEN;
+      at = next;
+    }
+    while (at < end) {
+      const command = plain[at + 4] as number;
+      if (KNOWN[command] !== 1) throw new LinkError('BAD_CELL', `unknown cell command ${command}`);
+      const circId = (((plain[at] as number) << 24) | ((plain[at + 1] as number) << 16) | ((plain[at + 2] as number) << 8) | (plain[at + 3] as number)) >>> 0;
+      if (command !== CellCommand.MESSAGE) {
+        if (!onCell(circId, command, plain, at)) break;
+        at += CELL_LEN;
+        continue;
       }
+      if (circId !== 0) throw new LinkError('BAD_CELL', 'MESSAGE cell on a circuit id');
       const b = at + CELL_HEADER_LEN;
-      const m = this.take(plain, b, plain[b] as number, ((plain[b + 1] as number) << 8) | (plain[b + 2] as number));
-      if (m !== undefined && !deliver(m)) return at + CELL_LEN;
+      const len = (((plain[b] as number) << 24) | ((plain[b + 1] as number) << 16) | ((plain[b + 2] as number) << 8) | (plain[b + 3] as number)) >>> 0;
+      if (len === 0 || len > MAX_LINK_MESSAGE) throw new LinkError(len === 0 ? 'BAD_CELL' : 'TOO_LARGE', `link message of ${len} bytes`);
+      const first = Math.min(len, MESSAGE_HEAD_DATA);
+      const d = b + LENGTH_LEN;
+      at += CELL_LEN;
+      // Exact size; every byte is copied in before the message is handed over.
+      const backing = Buffer.allocUnsafeSlow(len);
+      const m = new Uint8Array(backing.buffer, backing.byteOffset, len);
+      m.set(plain.subarray(d, d + first), 0);
+      if (first === len) {
+        zeroed(plain, d + first, at);
+        if (!onMessage(m)) break;
+        continue;
+      }
+      this.message = m;
+      this.have = first;
+      const next = this.goOn(plain, at);
+      if (next < 0 || !onMessage(m)) break;
+      at = next;
     }
-    return at;
+    return end / CELL_LEN;
   }
 
-  /** One fragment (the body at `at`, its flags and length read): checked, then kept or completed. */
-  private take(buf: Uint8Array, at: number, flags: number, len: number): Uint8Array | undefined {
-    if (flags > 1 || len === 0 || len > FRAGMENT_DATA_LEN) throw new LinkError('BAD_CELL', 'malformed MESSAGE fragment');
-    const d = at + FRAG_HEADER;
-    if (len < FRAGMENT_DATA_LEN) {
-      for (let i = d + len; i < at + CELL_BODY_LEN; i++) {
-        if (buf[i] !== 0) throw new LinkError('BAD_CELL', 'non-zero padding in MESSAGE fragment');
-      }
-      if (flags === 1) throw new LinkError('BAD_CELL', 'short non-final fragment');
-    }
-    if (flags === 0 && this.size === 0) return buf.slice(d, d + len); // a one-cell message
-    if (this.size + len > MAX_LINK_MESSAGE) throw new LinkError('TOO_LARGE', 'link message over the size limit');
-    this.scratch ??= new Uint8Array(MAX_LINK_MESSAGE);
-    this.scratch.set(buf.subarray(d, d + len), this.size);
-    this.size += len;
-    if (flags === 1) return undefined;
-    const out = this.scratch.slice(0, this.size);
-    this.size = 0;
-    return out;
+  /**
+   * Copies the pending message's next bytes from the slots of `plain` that start at `at`; returns
+   * the end of the run's last slot once the message is whole (its padding checked), else -1 (it
+   * goes on in the next frame).
+   */
+  private goOn(plain: Uint8Array, at: number): number {
+    const m = this.message as Uint8Array;
+    const n = Math.min(m.length - this.have, plain.length - at);
+    if (n > 0) m.set(plain.subarray(at, at + n), this.have);
+    this.have += n;
+    if (this.have < m.length) return -1;
+    const slotEnd = at + Math.ceil(n / CELL_LEN) * CELL_LEN;
+    zeroed(plain, at + n, slotEnd);
+    this.message = null;
+    this.have = 0;
+    return slotEnd;
+  }
+}
+
+const ZEROS = new Uint8Array(CELL_LEN);
+
+/** Throws unless plain[from, to) (at most one slot) is all zeros; one native compare, not a loop per byte. */
+function zeroed(plain: Uint8Array, from: number, to: number): void {
+  if (to > from && Buffer.compare(plain.subarray(from, to), ZEROS.subarray(0, to - from)) !== 0) {
+    throw new LinkError('BAD_CELL', 'non-zero padding after a link message');
   }
 }

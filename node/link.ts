@@ -23,16 +23,7 @@ import {
   SEND_QUEUE_HIGH_WATER,
 } from './constants.ts';
 import type { FrameReader } from './frame-reader.ts';
-import {
-  type Cell,
-  checkCells,
-  circIdAt,
-  FRAGMENT_DATA_LEN,
-  MessageAssembler,
-  messageCellCount,
-  writeCell,
-  writeMessageCells,
-} from './link-cells.ts';
+import { type Cell, CellReader, messageCellCount, messageSlotsBetween, writeCell, writeMessageCells } from './link-cells.ts';
 import { LinkError } from './link-errors.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -62,7 +53,7 @@ export const defaultLinkPolicy = (): LinkPolicy => ({
   now: () => performance.now(),
 });
 
-/** A queued link message: its MESSAGE cells are written straight into frames, from byte `off` on. */
+/** A queued link message: its run of slots is written straight into frames, from byte `off` on. */
 interface QueuedMessage {
   message: Uint8Array;
   off: number;
@@ -72,7 +63,7 @@ interface QueuedMessage {
 // and is done with it before returning (single-threaded, synchronous), so no link needs its own.
 const framePlain = new Uint8Array(MAX_CELLS_PER_FRAME * CELL_LEN);
 // And one for received frames: onFrame decrypts into it and reads every cell out before it returns
-// (MESSAGE fragments are copied into the link's assembler; other cells are sliced out).
+// (messages are copied into buffers of their own; other cells are sliced out).
 const framePlainIn = new Uint8Array(Transport.MAX_PLAINTEXT);
 /** The smallest flush buffer a link allocates (one full frame), so one buffer serves most flushes again and again. */
 const WIRE_SPARE_MIN = FRAME_LEN_PREFIX + MAX_CELLS_PER_FRAME * CELL_LEN + NOISE_TAG_LEN;
@@ -87,11 +78,18 @@ export class Link {
   private closed = false;
   private paddingTimer: NodeJS.Timeout | null = null;
   private paddingDue = 0; // policy.now() at which an idle link sends a PADDING cell
-  private readonly assembler = new MessageAssembler();
+  private readonly cells = new CellReader();
   private spareWire: Uint8Array | null = null; // the last flush's buffer, once the socket has let go of it
-  /** Hands a reassembled message up; false once that closed the link (feed stops there). */
+  /** Hands a whole message up; false once that closed the link (the reader stops there). */
   private readonly deliver = (m: Uint8Array): boolean => {
     this.events.onMessage(this, m);
+    return !this.closed;
+  };
+  /** Hands any other cell up (its body copied out: the frame's plaintext is shared); PADDING is dropped. */
+  private readonly deliverCell = (circId: number, command: number, plain: Uint8Array, at: number): boolean => {
+    if (command !== CellCommand.PADDING) {
+      this.events.onCell(this, { circId, command, body: plain.slice(at + CELL_HEADER_LEN, at + CELL_LEN) });
+    }
     return !this.closed;
   };
   private readonly bucket: TokenBucket;
@@ -201,7 +199,7 @@ export class Link {
           if ('message' in item) {
             const from = item.off;
             item.off = writeMessageCells(item.message, from, plain, done * CELL_LEN, n - done);
-            done += Math.ceil((item.off - from) / FRAGMENT_DATA_LEN);
+            done += messageSlotsBetween(from, item.off);
             if (item.off < item.message.length) continue;
           } else {
             writeCell(plain, done * CELL_LEN, item);
@@ -279,24 +277,11 @@ export class Link {
   private onFrame(frame: Uint8Array): boolean {
     try {
       const plain = this.transport.decrypt(frame, undefined, framePlainIn); // shared: read in place, done with before returning
-      const count = checkCells(plain);
-      if (!this.bucket.take(count, this.policy.now())) {
+      const count = plain.length / CELL_LEN; // the reader refuses a frame that is not whole cells
+      if (!this.bucket.take(Math.ceil(count), this.policy.now())) {
         throw new LinkError('RATE_LIMITED', `peer exceeded ${this.policy.cellRate} cells/s`);
       }
-      this.stats.cellsIn += count;
-      for (let at = 0; at < plain.length; ) {
-        if (this.closed) return false;
-        const command = plain[at + 4] as number;
-        if (command === CellCommand.MESSAGE) {
-          at = this.assembler.feed(plain, at, this.deliver); // the whole run of MESSAGE cells
-          continue;
-        }
-        if (command !== CellCommand.PADDING) {
-          const body = plain.slice(at + CELL_HEADER_LEN, at + CELL_LEN); // a copy: plain is shared
-          this.events.onCell(this, { circId: circIdAt(plain, at), command, body });
-        }
-        at += CELL_LEN;
-      }
+      this.stats.cellsIn += this.cells.read(plain, this.deliver, this.deliverCell);
     } catch (e) {
       const reason =
         e instanceof LinkError ? e : new LinkError('BAD_FRAME', `undecryptable or malformed frame (${(e as Error).message})`);

@@ -1,18 +1,17 @@
 // The link's pure codecs: frames over a byte stream split at every possible point, cells, message
-// fragmentation and reassembly with its bounds, the token bucket and the backoff.
+// runs (written in slices as a link fills frames, read back frame by frame) with their bounds and
+// hostile forms, the token bucket and the backoff.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { CELL_BODY_LEN, CELL_LEN, CellCommand, MAX_LINK_MESSAGE } from '../../node/constants.ts';
 import { encodeFrame, FrameReader } from '../../node/frame-reader.ts';
 import {
-  checkCells,
-  circIdAt,
-  decodeCells,
+  type Cell,
+  CellReader,
   encodeCells,
-  FRAGMENT_DATA_LEN,
-  MessageAssembler,
+  MESSAGE_HEAD_DATA,
   messageCellCount,
-  messageToCells,
+  messageSlotsBetween,
   writeCell,
   writeMessageCells,
 } from '../../node/link-cells.ts';
@@ -46,53 +45,6 @@ t.test('a zero or oversize frame length is a typed error', async (t) => {
   t.throws(() => encodeFrame(new Uint8Array(65536)), RangeError);
 });
 
-t.test('cells round-trip and junk is rejected', async (t) => {
-  const cells = [
-    { circId: 0, command: CellCommand.PADDING, body: new Uint8Array(CELL_BODY_LEN) },
-    { circId: 0xfffffffe, command: CellCommand.RELAY, body: rnd(CELL_BODY_LEN) },
-  ];
-  t.same(decodeCells(encodeCells(cells)), cells);
-  t.throws(() => decodeCells(rnd(CELL_LEN + 1)), { code: 'BAD_FRAME' });
-  t.throws(() => decodeCells(new Uint8Array(0)), { code: 'BAD_FRAME' });
-  const bad = encodeCells(cells);
-  bad[4] = 200;
-  t.throws(() => decodeCells(bad), { code: 'BAD_CELL' });
-});
-
-t.test('messages fragment into cells and reassemble, of every size class', async (t) => {
-  const a = new MessageAssembler();
-  for (const n of [1, FRAGMENT_DATA_LEN - 1, FRAGMENT_DATA_LEN, FRAGMENT_DATA_LEN + 1, 5000, MAX_LINK_MESSAGE]) {
-    const m = rnd(n);
-    const cells = decodeCells(encodeCells(messageToCells(m)));
-    t.equal(cells.length, Math.ceil(n / FRAGMENT_DATA_LEN));
-    const outs = cells.map((c) => a.push(c));
-    t.same(outs.at(-1), m, `${n} bytes`);
-    t.ok(outs.slice(0, -1).every((o) => o === undefined));
-  }
-});
-
-t.test('hostile fragments are rejected, and a message cannot grow without bound', async (t) => {
-  const frag = (flags: number, len: number, fill = 1) => {
-    const body = new Uint8Array(CELL_BODY_LEN);
-    body[0] = flags;
-    body[1] = len >> 8;
-    body[2] = len & 0xff;
-    body.fill(fill, 3, 3 + Math.min(len, FRAGMENT_DATA_LEN));
-    return { circId: 0, command: CellCommand.MESSAGE, body };
-  };
-  t.throws(() => new MessageAssembler().push(frag(0, 0)), { code: 'BAD_CELL' });
-  t.throws(() => new MessageAssembler().push(frag(2, 5)), { code: 'BAD_CELL' });
-  t.throws(() => new MessageAssembler().push(frag(0, FRAGMENT_DATA_LEN + 1)), { code: 'BAD_CELL' });
-  t.throws(() => new MessageAssembler().push(frag(1, 10)), { code: 'BAD_CELL' }, 'short middle fragment');
-  const padded = frag(0, 10);
-  padded.body[400] = 9;
-  t.throws(() => new MessageAssembler().push(padded), { code: 'BAD_CELL' }, 'junk in padding');
-  const a = new MessageAssembler();
-  t.throws(() => {
-    for (let i = 0; i < 1000; i++) a.push(frag(1, FRAGMENT_DATA_LEN));
-  }, { code: 'TOO_LARGE' });
-});
-
 t.test('each hands frames over in place, in order, and stops when told', async (t) => {
   const payloads = [rnd(5), rnd(65535), rnd(1)];
   const stream = Buffer.concat(payloads.map(encodeFrame));
@@ -108,44 +60,147 @@ t.test('each hands frames over in place, in order, and stops when told', async (
   t.equal(calls, 1, 'no frame after onFrame returned false');
 });
 
-t.test('cells written in place are byte for byte the cells messageToCells/encodeCells make', async (t) => {
-  for (const n of [1, FRAGMENT_DATA_LEN, FRAGMENT_DATA_LEN + 1, 33_000, MAX_LINK_MESSAGE]) {
-    const m = rnd(n);
-    const want = encodeCells(messageToCells(m));
-    t.equal(messageCellCount(m), want.length / CELL_LEN);
-    // In slices of 7 cells into a dirty buffer, as a link fills frames.
-    const out = new Uint8Array(want.length).fill(0xee);
-    let from = 0;
-    for (let at = 0; from < n; at += 7 * CELL_LEN) from = writeMessageCells(m, from, out, at, 7);
-    t.equal(from, n);
-    t.same(out, want, `${n} bytes`);
-    const a = new MessageAssembler();
-    let got: Uint8Array | undefined;
-    const count = checkCells(out);
-    for (let i = 0; i < count; i++) {
-      t.equal(got, undefined);
-      got = a.pushFragment(circIdAt(out, i * CELL_LEN), out, i * CELL_LEN + 5);
-    }
-    t.same(got, m);
+/** Reads frames through one CellReader; returns what came out, in order (cells with their bodies copied). */
+function readAll(frames: Uint8Array[], reader = new CellReader()): Array<Cell | Uint8Array> {
+  const out: Array<Cell | Uint8Array> = [];
+  for (const f of frames) {
+    reader.read(
+      f,
+      (m) => (out.push(m), true),
+      (circId, command, plain, at) => (out.push({ circId, command, body: plain.slice(at + 5, at + CELL_LEN) }), true),
+    );
   }
-  t.throws(() => messageCellCount(new Uint8Array(0)), RangeError);
-  t.throws(() => messageCellCount(new Uint8Array(MAX_LINK_MESSAGE + 1)), RangeError);
+  return out;
+}
+
+t.test('cells round-trip and junk is rejected', async (t) => {
+  const cells = [
+    { circId: 0, command: CellCommand.PADDING, body: new Uint8Array(CELL_BODY_LEN) },
+    { circId: 0xfffffffe, command: CellCommand.RELAY, body: rnd(CELL_BODY_LEN) },
+  ];
+  t.same(readAll([encodeCells(cells)]), cells);
+  t.throws(() => readAll([rnd(CELL_LEN + 1)]), { code: 'BAD_FRAME' });
+  t.throws(() => readAll([new Uint8Array(0)]), { code: 'BAD_FRAME' });
+  const bad = encodeCells(cells);
+  bad[CELL_LEN + 4] = 200;
+  t.throws(() => readAll([bad]), { code: 'BAD_CELL' }, 'an unknown command');
   const cell = { circId: 0x01020304, command: CellCommand.RELAY, body: rnd(CELL_BODY_LEN) };
   const buf = new Uint8Array(2 * CELL_LEN);
   writeCell(buf, CELL_LEN, cell);
-  t.equal(circIdAt(buf, CELL_LEN), 0x01020304);
-  t.same(decodeCells(buf)[1], cell);
+  t.same(readAll([buf])[1], cell);
   t.throws(() => writeCell(buf, 0, { ...cell, body: new Uint8Array(3) }), RangeError);
 });
 
-t.test('checkCells rejects what decodeCells rejects', async (t) => {
-  t.throws(() => checkCells(rnd(CELL_LEN + 1)), { code: 'BAD_FRAME' });
-  t.throws(() => checkCells(new Uint8Array(0)), { code: 'BAD_FRAME' });
-  const bad = new Uint8Array(3 * CELL_LEN);
-  bad[2 * CELL_LEN + 4] = 200;
-  t.throws(() => checkCells(bad), { code: 'BAD_CELL' });
-  bad[2 * CELL_LEN + 4] = CellCommand.PADDING;
-  t.equal(checkCells(bad), 3);
+const SIZES = [1, MESSAGE_HEAD_DATA - 1, MESSAGE_HEAD_DATA, MESSAGE_HEAD_DATA + 1, MESSAGE_HEAD_DATA + CELL_LEN, MESSAGE_HEAD_DATA + CELL_LEN + 1, 5000, 33_000, MAX_LINK_MESSAGE];
+
+t.test('messages of every size class: one head slot, then their bytes back to back', async (t) => {
+  for (const n of SIZES) {
+    const m = rnd(n);
+    const plain = encodeCells([m]);
+    t.equal(plain.length, messageCellCount(m) * CELL_LEN);
+    t.equal(messageCellCount(m), n <= MESSAGE_HEAD_DATA ? 1 : 1 + Math.ceil((n - MESSAGE_HEAD_DATA) / CELL_LEN), `${n} bytes: its slot count`);
+    t.equal(plain[4], CellCommand.MESSAGE);
+    t.equal(new DataView(plain.buffer).getUint32(5), n, 'the head says the length');
+    const got = readAll([plain]);
+    t.same(got, [m], `${n} bytes`);
+    plain.fill(0xaa);
+    t.same(got, [m], 'what the reader delivered is its own, not a view into the frame');
+  }
+  t.throws(() => messageCellCount(new Uint8Array(0)), RangeError);
+  t.throws(() => messageCellCount(new Uint8Array(MAX_LINK_MESSAGE + 1)), RangeError);
+});
+
+t.test('runs written in slices into dirty frames, as a link does, read back frame by frame', async (t) => {
+  for (const n of SIZES) {
+    for (const per of [1, 7, 127]) {
+      const m = rnd(n);
+      const want = encodeCells([m]);
+      const frames: Uint8Array[] = [];
+      let from = 0;
+      while (from < n) {
+        const out = new Uint8Array(per * CELL_LEN).fill(0xee);
+        const to = writeMessageCells(m, from, out, 0, per);
+        const used = messageSlotsBetween(from, to);
+        t.ok(used >= 1 && used <= per);
+        frames.push(out.subarray(0, used * CELL_LEN));
+        from = to;
+      }
+      const joined = new Uint8Array(frames.reduce((k, f) => k + f.length, 0));
+      frames.reduce((at, f) => (joined.set(f, at), at + f.length), 0);
+      if (Buffer.compare(joined, want) !== 0) t.fail(`${n} bytes in frames of ${per}: not the bytes encodeCells writes`);
+      const reader = new CellReader();
+      const got = readAll(frames.slice(0, -1), reader);
+      t.same(got, [], 'nothing before the last frame');
+      t.equal(reader.pending, frames.length > 1);
+      t.same(readAll(frames.slice(-1), reader), [m], `${n} bytes in frames of ${per} slots`);
+      t.notOk(reader.pending);
+    }
+  }
+});
+
+t.test('a random mix of messages and cells, cut into frames anywhere a link may cut them', async (t) => {
+  let seed = 12345;
+  const next = (k: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0), seed % k);
+  for (let round = 0; round < 60; round++) {
+    const items: Array<Cell | Uint8Array> = [];
+    for (let i = 0, k = 1 + next(8); i < k; i++) {
+      items.push(next(3) === 0 ? { circId: 1 + next(1000), command: CellCommand.RELAY, body: rnd(CELL_BODY_LEN) } : rnd(1 + next(next(2) ? 600 : 40_000)));
+    }
+    const per = 1 + next(127);
+    // A link's flush: fill frames of up to `per` slots, a message going on in the next frame.
+    const frames: Uint8Array[] = [];
+    let out = new Uint8Array(per * CELL_LEN), done = 0, i = 0, off = 0;
+    while (i < items.length) {
+      const x = items[i] as Cell | Uint8Array;
+      if (x instanceof Uint8Array) {
+        const to = writeMessageCells(x, off, out, done * CELL_LEN, per - done);
+        done += messageSlotsBetween(off, to);
+        off = to;
+        if (off === x.length) (i++, (off = 0));
+      } else {
+        writeCell(out, done * CELL_LEN, x);
+        done++;
+        i++;
+      }
+      if (done === per || i === items.length) {
+        frames.push(out.slice(0, done * CELL_LEN));
+        out = new Uint8Array(per * CELL_LEN).fill(0x55);
+        done = 0;
+      }
+    }
+    if (!t.same(readAll(frames), items, `round ${round}: ${items.length} items in frames of ${per}`)) break;
+  }
+});
+
+t.test('the reader stops when told', async (t) => {
+  const ms = [rnd(10), rnd(3000), rnd(20)];
+  let calls = 0;
+  new CellReader().read(encodeCells(ms), () => (calls++, false), () => true);
+  t.equal(calls, 1, 'no message after onMessage returned false');
+  const relay = { circId: 9, command: CellCommand.RELAY, body: rnd(CELL_BODY_LEN) };
+  let messages = 0;
+  new CellReader().read(encodeCells([relay, ms[0] as Uint8Array]), () => (messages++, true), () => false);
+  t.equal(messages, 0, 'nothing after onCell returned false');
+});
+
+t.test('hostile runs are typed errors', async (t) => {
+  const bad = (m: Uint8Array, edit: (p: Uint8Array) => void) => {
+    const p = encodeCells([m]);
+    edit(p);
+    return () => readAll([p]);
+  };
+  t.throws(bad(rnd(2000), (p) => (p[3] = 1)), { code: 'BAD_CELL' }, 'a MESSAGE cell on a circuit');
+  t.throws(bad(rnd(10), (p) => p.fill(0, 5, 9)), { code: 'BAD_CELL' }, 'a length of 0');
+  t.throws(bad(rnd(10), (p) => new DataView(p.buffer).setUint32(5, MAX_LINK_MESSAGE + 1)), { code: 'TOO_LARGE' }, 'over the bound');
+  t.throws(bad(rnd(10), (p) => (p[CELL_LEN - 1] = 7)), { code: 'BAD_CELL' }, 'junk in a head slot\'s padding');
+  t.throws(bad(rnd(2000), (p) => (p[p.length - 1] = 7)), { code: 'BAD_CELL' }, 'junk in a last slot\'s padding');
+  // A length that claims more than the frame holds leaves the run pending, and the next frame's
+  // bytes are taken as its data: a peer cannot make the reader allocate more than one bound's worth.
+  const short = encodeCells([rnd(100)]);
+  new DataView(short.buffer).setUint32(5, 50_000);
+  const reader = new CellReader();
+  t.same(readAll([short], reader), []);
+  t.ok(reader.pending, 'waits for the rest of the run');
 });
 
 t.test('token bucket allows its burst, then its rate', async (t) => {
@@ -164,45 +219,3 @@ t.test('backoff grows, is capped, and is jittered', async (t) => {
   t.ok(backoffDelay(3, 100, 10_000, 0.5) > backoffDelay(1, 100, 10_000, 0.5));
 });
 
-t.test('feed takes a run of MESSAGE cells at once: the same messages and errors as cell by cell', async (t) => {
-  // A frame: two messages, a RELAY cell, a third message; feed stops at the RELAY cell.
-  const ms = [rnd(1), rnd(33_000), rnd(FRAGMENT_DATA_LEN)];
-  const relay = { circId: 9, command: CellCommand.RELAY, body: rnd(CELL_BODY_LEN) };
-  const plain = encodeCells([...messageToCells(ms[0]), ...messageToCells(ms[1]), relay, ...messageToCells(ms[2])]);
-  const a = new MessageAssembler();
-  const got: Uint8Array[] = [];
-  const relayAt = (1 + messageCellCount(ms[1])) * CELL_LEN;
-  t.equal(a.feed(plain, 0, (m) => (got.push(m), true)), relayAt, 'stops at the first other cell');
-  t.equal(a.feed(plain, relayAt + CELL_LEN, (m) => (got.push(m), true)), plain.length, 'runs to the end');
-  t.same(got, ms);
-  plain.fill(0xaa); // what feed delivered is the receiver's own, not a view into the frame
-  t.same(got, ms, 'delivered messages are copies');
-
-  const again = encodeCells([...messageToCells(ms[0]), ...messageToCells(ms[2])]);
-  let calls = 0;
-  t.equal(new MessageAssembler().feed(again, 0, () => (calls++, false)), CELL_LEN, 'stops after the message when told');
-  t.equal(calls, 1);
-
-  // A message split across two frames, as a link's frames may split one.
-  const cells = messageToCells(ms[1]);
-  const b = new MessageAssembler();
-  let whole: Uint8Array | undefined;
-  t.equal(b.feed(encodeCells(cells.slice(0, 10)), 0, () => t.fail('not yet')), 10 * CELL_LEN);
-  b.feed(encodeCells(cells.slice(10)), 0, (m) => ((whole = m), true));
-  t.same(whole, ms[1]);
-
-  // Hostile runs: the same codes as pushFragment.
-  const bad = (edit: (p: Uint8Array) => void) => {
-    const p = encodeCells(messageToCells(rnd(2000)));
-    edit(p);
-    return () => new MessageAssembler().feed(p, 0, () => true);
-  };
-  t.throws(bad((p) => (p[CELL_LEN + 3] = 1)), { code: 'BAD_CELL' }, 'MESSAGE cell on a circuit');
-  t.throws(bad((p) => (p[CELL_LEN + 5] = 2)), { code: 'BAD_CELL' }, 'bad flags');
-  t.throws(bad((p) => ((p[CELL_LEN + 6] = 0), (p[CELL_LEN + 7] = 10))), { code: 'BAD_CELL' }, 'short middle fragment');
-  t.throws(bad((p) => (p[p.length - 1] = 7)), { code: 'BAD_CELL' }, 'junk in the padding');
-  t.throws(bad((p) => ((p[5] = 0), (p[6] = 0), (p[7] = 0))), { code: 'BAD_CELL' }, 'empty fragment');
-  const big = new Uint8Array(130 * CELL_LEN);
-  for (let i = 0; i < 130; i++) writeMessageCells(rnd(FRAGMENT_DATA_LEN + 1), 0, big, i * CELL_LEN, 1); // all "more"
-  t.throws(() => new MessageAssembler().feed(big, 0, () => true), { code: 'TOO_LARGE' });
-});
