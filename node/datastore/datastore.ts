@@ -83,6 +83,7 @@ export class Datastore implements BlockStore {
   private nonceAt = 0;
   private closed = false;
   private readBuf: Uint8Array | null = null; // what borrow reads into and lends (a whole record fits)
+  private headerOut: Uint8Array | null = null; // a block record's header, between encoding and its (synchronous) write
   private lending = false;
 
   constructor(readonly dir: string, opts: DatastoreOptions) {
@@ -234,9 +235,10 @@ export class Datastore implements BlockStore {
     const tombstones = parts.length;
     const off = seg.size + tombstones * HEADER_LEN;
     const nonce = this.nonce();
-    const header = encodeHeader(this.s.keys, { kind, role, length: block.length, slot, nonce }, seg.id, off);
+    this.headerOut ??= new Uint8Array(HEADER_LEN);
+    const header = encodeHeader(this.s.keys, { kind, role, length: block.length, slot, nonce }, seg.id, off, this.headerOut); // written out just below
     parts.push(header, sealV2(routingKey, nonce, block), block.subarray(SEAL_LEN));
-    appendRecord(seg, parts);
+    appendRecord(seg, parts); // synchronous: the header scratch is free again after it
     this.s.wroteTombstones(seg, tombstones);
     this.s.commits.wrote(seg, HEADER_LEN + block.length);
     for (const [vk, v] of this.index(k, { role, size: block.length, seg: seg.id, off })) this.s.graves.owe(vk, kindOfSize(v.size));

@@ -19,7 +19,6 @@
 // evicts or drops a block, so the block stays gone after a restart although its bytes stay in the
 // segment until compaction.
 
-import { u64be } from '../../crypto/bytes.ts';
 import type { BlockKind, StoreRole } from '../../store/block-store.ts';
 import { blockLength } from '../../store/block-verify.ts';
 import { MAC_FIELDS_LEN, NONCE_LEN, type SaltedKeys, SLOT_LEN } from '../../store/slots.ts';
@@ -53,12 +52,30 @@ export interface TombstoneHeader {
 
 export type RecordHeader = BlockHeader | TombstoneHeader;
 
+// What a MAC covers, laid out in one scratch buffer (single-threaded and synchronous: each call is
+// done with it before it returns; a put computes one MAC per record it writes).
+const macFields = new Uint8Array(MAC_FIELDS_LEN);
+
+function putU64(b: Uint8Array, at: number, n: number): void {
+  const hi = Math.floor(n / 2 ** 32), lo = n >>> 0;
+  b[at] = hi >>> 24;
+  b[at + 1] = (hi >>> 16) & 0xff;
+  b[at + 2] = (hi >>> 8) & 0xff;
+  b[at + 3] = hi & 0xff;
+  b[at + 4] = lo >>> 24;
+  b[at + 5] = (lo >>> 16) & 0xff;
+  b[at + 6] = (lo >>> 8) & 0xff;
+  b[at + 7] = lo & 0xff;
+}
+
 function macFor(keys: SaltedKeys, header: Uint8Array, segment: number, offset: number): Uint8Array {
-  const fields = new Uint8Array(MAC_FIELDS_LEN);
-  fields.set(header.subarray(0, MAC_OFF), 0);
-  fields.set(u64be(segment), MAC_OFF);
-  fields.set(u64be(offset), MAC_OFF + 8);
-  return keys.headerMac(fields);
+  if (!Number.isSafeInteger(segment) || segment < 0 || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new RangeError('record MAC: segment and offset must be non-negative safe integers');
+  }
+  macFields.set(header.subarray(0, MAC_OFF), 0);
+  putU64(macFields, MAC_OFF, segment);
+  putU64(macFields, MAC_OFF + 8, offset);
+  return keys.headerMac(macFields);
 }
 
 interface Fields {
@@ -70,28 +87,38 @@ interface Fields {
   nonce: Uint8Array | null;
 }
 
-function encode(keys: SaltedKeys, { kind, role, type, length, slot, nonce }: Fields, segment: number, offset: number): Uint8Array {
-  const b = new Uint8Array(HEADER_LEN);
+function encode(keys: SaltedKeys, f: Fields, segment: number, offset: number, into?: Uint8Array): Uint8Array {
+  const b = into ?? new Uint8Array(HEADER_LEN);
+  if (b.length !== HEADER_LEN) throw new RangeError(`record header: ${HEADER_LEN} bytes expected`);
   b.set(MAGIC, 0);
   b[4] = FORMAT;
-  b[5] = kind === 'CHK' ? 1 : 2;
-  b[6] = role;
-  b[7] = type;
-  new DataView(b.buffer).setUint32(8, length, false);
-  b.set(slot, SLOT_OFF);
-  if (nonce) b.set(nonce, NONCE_OFF);
+  b[5] = f.kind === 'CHK' ? 1 : 2;
+  b[6] = f.role;
+  b[7] = f.type;
+  b[8] = f.length >>> 24;
+  b[9] = (f.length >>> 16) & 0xff;
+  b[10] = (f.length >>> 8) & 0xff;
+  b[11] = f.length & 0xff;
+  b.fill(0, 12, 16);
+  b.set(f.slot, SLOT_OFF);
+  if (f.nonce) b.set(f.nonce, NONCE_OFF);
+  else b.fill(0, NONCE_OFF, NONCE_OFF + NONCE_LEN);
   b.set(macFor(keys, b, segment, offset), MAC_OFF);
   return b;
 }
 
-/** The header of a block record (format 2) at this position. */
+/**
+ * The header of a block record (format 2) at this position; written into `into` (HEADER_LEN bytes,
+ * e.g. a scratch buffer the caller writes out at once) when given, else into a new buffer.
+ */
 export function encodeHeader(
   keys: SaltedKeys,
   h: { kind: BlockKind; role: StoreRole; length: number; slot: Uint8Array; nonce: Uint8Array },
   segment: number,
   offset: number,
+  into?: Uint8Array,
 ): Uint8Array {
-  return encode(keys, { kind: h.kind, role: h.role === 'store' ? 1 : 2, type: TYPE_BLOCK, length: h.length, slot: h.slot, nonce: h.nonce }, segment, offset);
+  return encode(keys, { kind: h.kind, role: h.role === 'store' ? 1 : 2, type: TYPE_BLOCK, length: h.length, slot: h.slot, nonce: h.nonce }, segment, offset, into);
 }
 
 /** A tombstone for a slot at this position (a header with no block after it). */
