@@ -40,6 +40,20 @@ export function u64be(n: number | bigint): Uint8Array {
   return out;
 }
 
+/** Writes `n` (a non-negative safe integer) as 8 big-endian bytes at out[at..at+8), without BigInt. */
+export function putU64be(out: Uint8Array, at: number, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError('putU64be: a non-negative safe integer is required');
+  const hi = Math.floor(n / 2 ** 32), lo = n >>> 0;
+  out[at] = hi >>> 24;
+  out[at + 1] = (hi >>> 16) & 0xff;
+  out[at + 2] = (hi >>> 8) & 0xff;
+  out[at + 3] = hi & 0xff;
+  out[at + 4] = lo >>> 24;
+  out[at + 5] = (lo >>> 16) & 0xff;
+  out[at + 6] = (lo >>> 8) & 0xff;
+  out[at + 7] = lo & 0xff;
+}
+
 export function u64le(n: number | bigint): Uint8Array {
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigUint64(0, BigInt(n), true);

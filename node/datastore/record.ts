@@ -19,6 +19,7 @@
 // evicts or drops a block, so the block stays gone after a restart although its bytes stay in the
 // segment until compaction.
 
+import { putU64be } from '../../crypto/bytes.ts';
 import type { BlockKind, StoreRole } from '../../store/block-store.ts';
 import { blockLength } from '../../store/block-verify.ts';
 import { MAC_FIELDS_LEN, NONCE_LEN, type SaltedKeys, SLOT_LEN } from '../../store/slots.ts';
@@ -56,25 +57,10 @@ export type RecordHeader = BlockHeader | TombstoneHeader;
 // done with it before it returns; a put computes one MAC per record it writes).
 const macFields = new Uint8Array(MAC_FIELDS_LEN);
 
-function putU64(b: Uint8Array, at: number, n: number): void {
-  const hi = Math.floor(n / 2 ** 32), lo = n >>> 0;
-  b[at] = hi >>> 24;
-  b[at + 1] = (hi >>> 16) & 0xff;
-  b[at + 2] = (hi >>> 8) & 0xff;
-  b[at + 3] = hi & 0xff;
-  b[at + 4] = lo >>> 24;
-  b[at + 5] = (lo >>> 16) & 0xff;
-  b[at + 6] = (lo >>> 8) & 0xff;
-  b[at + 7] = lo & 0xff;
-}
-
 function macFor(keys: SaltedKeys, header: Uint8Array, segment: number, offset: number): Uint8Array {
-  if (!Number.isSafeInteger(segment) || segment < 0 || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new RangeError('record MAC: segment and offset must be non-negative safe integers');
-  }
   macFields.set(header.subarray(0, MAC_OFF), 0);
-  putU64(macFields, MAC_OFF, segment);
-  putU64(macFields, MAC_OFF + 8, offset);
+  putU64be(macFields, MAC_OFF, segment);
+  putU64be(macFields, MAC_OFF + 8, offset);
   return keys.headerMac(macFields);
 }
 

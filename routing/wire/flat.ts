@@ -11,6 +11,7 @@
 // runs the generic path, which gives the answer and the typed error. So an input is accepted only
 // if the generic path accepts it too, with the same value; tests/routing/wire-flat.test.ts checks
 // the two agree byte for byte and value for value, on valid, mutated and random input.
+import { putU64be } from '../../crypto/bytes.ts';
 import { utf8Length } from './cbor-encode.ts';
 import type { CborValue } from './cbor-encode.ts';
 import type { StructField } from './schema.ts';
@@ -184,16 +185,8 @@ function writeHead(out: Uint8Array, p: number, major: number, n: number): number
     out[p + 4] = n & 0xff;
     return p + 5;
   }
-  const hi = Math.floor(n / TWO32), lo = n >>> 0;
   out[p] = m | 27;
-  out[p + 1] = hi >>> 24;
-  out[p + 2] = (hi >>> 16) & 0xff;
-  out[p + 3] = (hi >>> 8) & 0xff;
-  out[p + 4] = hi & 0xff;
-  out[p + 5] = lo >>> 24;
-  out[p + 6] = (lo >>> 16) & 0xff;
-  out[p + 7] = (lo >>> 8) & 0xff;
-  out[p + 8] = lo & 0xff;
+  putU64be(out, p + 1, n);
   return p + 9;
 }
 
