@@ -48,6 +48,7 @@ const CRYPTO_TAG = utf8(CHK_CRYPTO_KEY_LABEL + '\0');
 const ROUTING_TAG = utf8(CHK_ROUTING_KEY_LABEL + '\0');
 const ZERO_IV = new Uint8Array(16);
 const ZEROS = new Uint8Array(CHK_ENCODED_LEN); // never written: compared against
+let paddedScratch: Uint8Array | null = null;
 
 /** The routing key of a block (what a store indexes it by). */
 export function chkRoutingKey(block: Uint8Array, backend: CryptoBackend = nodeBackend): Uint8Array {
@@ -59,11 +60,16 @@ export function chkEncode(plaintext: Uint8Array, backend: CryptoBackend = nodeBa
   if (!(plaintext instanceof Uint8Array)) throw new TypeError('chkEncode: expected Uint8Array');
   if (plaintext.length > CHK_BLOCK_LEN) throw new RangeError(`chkEncode: ${plaintext.length} bytes is over ${CHK_BLOCK_LEN}`);
   const cryptoKey = backend.sha256(CRYPTO_TAG, plaintext);
-  const padded = new Uint8Array(CHK_ENCODED_LEN); // zero-filled: reserved bytes and pad
+  // AES's input, laid out in one scratch buffer (filled and consumed within this call: a fresh
+  // zeroed 32 KiB per block cost ~5 us at V8's baseline tier, on the inserting node's busiest path).
+  const padded = (paddedScratch ??= new Uint8Array(CHK_ENCODED_LEN));
   padded[0] = plaintext.length >>> 8;
   padded[1] = plaintext.length & 0xff;
+  padded.fill(0, 2, CHK_HEADER_LEN); // reserved
   padded.set(plaintext, CHK_HEADER_LEN);
-  const block = backend.aesCtr(cryptoKey, ZERO_IV, padded);
+  padded.fill(0, CHK_HEADER_LEN + plaintext.length); // the pad
+  let block = backend.aesCtr(cryptoKey, ZERO_IV, padded);
+  if (block.buffer === padded.buffer) block = block.slice(); // a backend that encrypted in place: the scratch is reused
   return { routingKey: chkRoutingKey(block, backend), cryptoKey, block };
 }
 

@@ -161,3 +161,14 @@ t.test('chkVerifyInPlace: hashes in the room before the block, agrees with chkVe
   t.notOk(chkVerifyInPlace(c.routingKey.subarray(1), view), 'short key');
   t.throws(() => chkVerifyInPlace(c.routingKey, c.block.slice()), RangeError, 'no room before the block');
 });
+
+t.test('each encoding is its own: a later one (shorter, so its pad differs) leaves an earlier block as it was', async (t) => {
+  for (const backend of [nodeBackend, nobleBackend]) {
+    const a = chkEncode(new Uint8Array(CHK_BLOCK_LEN).fill(7), backend);
+    const before = Buffer.from(a.block).toString('hex');
+    const b = chkEncode(new Uint8Array(10).fill(9), backend);
+    t.equal(Buffer.from(a.block).toString('hex'), before, `${backend.name}: the first block is unchanged`);
+    t.not(a.block.buffer, b.block.buffer);
+    t.same(chkDecode(b.routingKey, b.cryptoKey, b.block, backend), new Uint8Array(10).fill(9), 'and the short one still decodes (its pad was zeroed)');
+  }
+});
