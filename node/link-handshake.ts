@@ -14,6 +14,7 @@ import { linkPublicFromIdentity } from '../crypto/link-key.ts';
 import { createInitiator, createResponder, type NoiseKeyPair, type Transport } from '../crypto/noise.ts';
 import { encodeFrame, FrameReader } from './frame-reader.ts';
 import { LinkError } from './link-errors.ts';
+import { onReads } from './socket-reads.ts';
 
 export const LINK_PROTOCOL_VERSION = 1;
 const PROLOGUE = new TextEncoder().encode('umbra/link/v1');
@@ -42,7 +43,7 @@ class FrameQueue {
   private frames: Uint8Array[] = [];
   private waiter: ((f: Uint8Array | LinkError) => void) | null = null;
   private failure: LinkError | null = null;
-  private readonly onData = (chunk: Buffer) => {
+  private readonly onData = (chunk: Uint8Array) => {
     try {
       this.frames.push(...this.reader.push(chunk));
     } catch (e) {
@@ -54,8 +55,10 @@ class FrameQueue {
   };
   private readonly onEnd = () => this.fail(new LinkError('CLOSED', 'connection closed during handshake'));
 
+  private readonly stopReads: () => void;
+
   constructor(private readonly socket: Socket) {
-    socket.on('data', this.onData);
+    this.stopReads = onReads(socket, this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
     socket.on('error', this.onEnd);
@@ -86,7 +89,7 @@ class FrameQueue {
   }
 
   detach(): Uint8Array[] {
-    this.socket.off('data', this.onData);
+    this.stopReads();
     this.socket.off('end', this.onEnd);
     this.socket.off('close', this.onEnd);
     this.socket.off('error', this.onEnd);

@@ -17,6 +17,7 @@ import {
 } from './constants.ts';
 import type { Cell } from './link-cells.ts';
 import { LinkError } from './link-errors.ts';
+import { dialSocket } from './socket-reads.ts';
 import { handshakeAsDialer, handshakeAsListener, type HandshakeResult } from './link-handshake.ts';
 import { defaultLinkPolicy, Link, type LinkPolicy } from './link.ts';
 import type { Logger } from './log.ts';
@@ -125,7 +126,7 @@ export class LinkManager {
 
   private async connect(target: DialTarget, id: Uint8Array): Promise<Link> {
     const key = toHex(id);
-    const socket = net.connect({ host: target.host, port: target.port });
+    const socket = dialSocket(target.host, target.port); // reads through `onread` (socket-reads.ts)
     socket.on('error', () => {}); // reported through the handshake's rejection
     try {
       await new Promise<void>((resolve, reject) => {

@@ -25,6 +25,7 @@ import {
 import type { FrameReader } from './frame-reader.ts';
 import { type Cell, CellReader, messageCellCount, messageSlotsBetween, writeCell, writeMessageCells } from './link-cells.ts';
 import { LinkError } from './link-errors.ts';
+import { onReads } from './socket-reads.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 export interface LinkEvents {
@@ -109,7 +110,7 @@ export class Link {
     this.openedAt = policy.now();
     this.bucket = new TokenBucket(policy.cellRate, policy.cellBurst, policy.now());
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    onReads(socket, (chunk) => this.onData(chunk));
     socket.on('error', (e) => this.close(new LinkError('CLOSED', `socket error: ${e.message}`)));
     socket.on('close', () => this.close(new LinkError('CLOSED', 'connection closed')));
     this.armPadding();
@@ -263,7 +264,7 @@ export class Link {
     this.paddingTimer.unref();
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Uint8Array): void {
     if (this.closed) return;
     this.stats.bytesIn += chunk.length;
     try {
