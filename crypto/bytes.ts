@@ -40,6 +40,17 @@ export function u64be(n: number | bigint): Uint8Array {
   return out;
 }
 
+/**
+ * A plain Uint8Array of `n` bytes for a caller that writes every one of them: zeroed by V8 when
+ * small (cheaper than a buffer of its own: ~0.06 against ~1 us at V8's baseline tier for 30 bytes),
+ * uninitialized and off V8's heap when large (no 32 KiB of zeros to write first: ~5 us saved).
+ */
+export function bytesToFill(n: number): Uint8Array {
+  if (n <= 4096) return new Uint8Array(n);
+  const b = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
 /** Writes `n` (a non-negative safe integer) as 8 big-endian bytes at out[at..at+8), without BigInt. */
 export function putU64be(out: Uint8Array, at: number, n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError('putU64be: a non-negative safe integer is required');

@@ -14,6 +14,7 @@
 // a crash. A message's buffer is allocated at its head, of its exact size, once per link at a time.
 
 import { CELL_BODY_LEN, CELL_HEADER_LEN, CELL_LEN, CellCommand, MAX_LINK_MESSAGE } from './constants.ts';
+import { bytesToFill } from '../crypto/bytes.ts';
 import { LinkError } from './link-errors.ts';
 
 export interface Cell {
@@ -161,8 +162,7 @@ export class CellReader {
       const d = b + LENGTH_LEN;
       at += CELL_LEN;
       // Exact size; every byte is copied in before the message is handed over.
-      const backing = Buffer.allocUnsafeSlow(len);
-      const m = new Uint8Array(backing.buffer, backing.byteOffset, len);
+      const m = bytesToFill(len);
       m.set(plain.subarray(d, d + first), 0);
       if (first === len) {
         zeroed(plain, d + first, at);

@@ -8,6 +8,7 @@
 // here a first pass measures the exact length (and sorts each map's entries once), and a second
 // writes every byte straight into the one buffer that is returned. Values outside the profile are
 // refused with the same WireErrors the decoder's check uses.
+import { bytesToFill } from '../../crypto/bytes.ts';
 import { WireError } from './errors.ts';
 
 export type CborKey = number | string;
@@ -47,8 +48,7 @@ export function encodeProfile(value: CborValue, maxDepth: number, maxSize: numbe
   const maps: Entry[][] = [];
   const len = measure(value, 0, maxDepth, maps);
   if (len > maxSize) throw new WireError('TOO_LARGE', `${len} bytes, limit ${maxSize}`);
-  const backing = Buffer.allocUnsafeSlow(head + len); // every byte after `head` is written below
-  const out = new Uint8Array(backing.buffer, backing.byteOffset, head + len);
+  const out = bytesToFill(head + len); // every byte after `head` is written below (the caller writes the head)
   const w = new Writer(out, head, maps);
   w.item(value);
   if (w.at !== out.length || w.nextMap !== maps.length) throw new Error('cbor encode: measured and written lengths differ');

@@ -11,7 +11,7 @@
 // runs the generic path, which gives the answer and the typed error. So an input is accepted only
 // if the generic path accepts it too, with the same value; tests/routing/wire-flat.test.ts checks
 // the two agree byte for byte and value for value, on valid, mutated and random input.
-import { putU64be } from '../../crypto/bytes.ts';
+import { bytesToFill, putU64be } from '../../crypto/bytes.ts';
 import { utf8Length } from './cbor-encode.ts';
 import type { CborValue } from './cbor-encode.ts';
 import type { StructField } from './schema.ts';
@@ -241,8 +241,7 @@ function encodeFlat(
   size += headLen(count);
   if (size > maxSize) return undefined;
   const at = head === undefined ? 0 : 1;
-  const backing = Buffer.allocUnsafeSlow(at + size); // every byte is written below
-  const out = new Uint8Array(backing.buffer, backing.byteOffset, at + size);
+  const out = bytesToFill(at + size); // every byte is written below
   if (head !== undefined) out[0] = head;
   let p = writeHead(out, at, MAJOR_MAP, count);
   for (let i = 0; i < fields.length; i++) {
