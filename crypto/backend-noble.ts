@@ -1,7 +1,7 @@
 // CryptoBackend over @noble/* (pure JavaScript): the second implementation, used by the
 // differential tests and as the baseline column of the benchmark. See backend.ts for the contract.
 
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { chacha20, chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ctr, ecb } from '@noble/ciphers/aes.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { hmac } from '@noble/hashes/hmac.js';
@@ -59,6 +59,12 @@ export const nobleBackend: CryptoBackend = {
         return false;
       }
     },
+  },
+  chacha20Xor(key, nonce, counter, data, out) {
+    checkLength('chacha key', key, 32);
+    checkLength('chacha nonce', nonce, 12);
+    if (!Number.isInteger(counter) || counter < 0 || counter > 0xffffffff) throw new RangeError('chacha20: counter must be a u32');
+    return placeInto(chacha20(key, nonce, data, undefined, counter), out);
   },
   chacha20poly1305: {
     seal(key, nonce, ad, plaintext, into) {

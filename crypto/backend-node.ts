@@ -9,7 +9,7 @@
 import * as nc from 'node:crypto';
 import type { CryptoBackend } from './backend.ts';
 import { checkLength, openTarget, placeInto } from './bytes.ts';
-import { sodiumChaCha20Poly1305, sodiumEd25519, sodiumHmacSha256, sodiumSha256, sodiumX25519 } from './sodium.ts';
+import { checkChaCha20Xor, sodiumChaCha20Poly1305, sodiumChaCha20Xor, sodiumEd25519, sodiumHmacSha256, sodiumSha256, sodiumX25519 } from './sodium.ts';
 import { CryptoError } from './errors.ts';
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -150,6 +150,16 @@ export const opensslBackend: CryptoBackend = {
       return placeInto(u8(body), into);
     },
   },
+  chacha20Xor(key, nonce, counter, data, out) {
+    checkChaCha20Xor(key, nonce, counter);
+    const iv = new Uint8Array(16); // OpenSSL's chacha20 IV: the counter (u32 little-endian) ‖ the nonce
+    new DataView(iv.buffer).setUint32(0, counter, true);
+    iv.set(nonce, 4);
+    const x = nc.createCipheriv('chacha20', key, iv).update(data);
+    const target = openTarget(data.length, out);
+    target.set(x);
+    return target;
+  },
   aesCtr(key, iv, data) {
     checkLength('aes-ctr iv', iv, 16);
     const alg = key.length === 16 ? 'aes-128-ctr' : key.length === 32 ? 'aes-256-ctr' : '';
@@ -186,4 +196,5 @@ export const nodeBackend: CryptoBackend = {
   x25519: sodiumX25519,
   ed25519: sodiumEd25519,
   chacha20poly1305: sodiumChaCha20Poly1305,
+  chacha20Xor: sodiumChaCha20Xor,
 };

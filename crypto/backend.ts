@@ -45,6 +45,12 @@ export interface CryptoBackend {
   readonly x25519: X25519;
   readonly ed25519: Ed25519;
   readonly chacha20poly1305: Aead;
+  /**
+   * ChaCha20 (RFC 8439 §2.4): `data` XOR the keystream of a 32-byte key and 12-byte nonce, the
+   * 32-bit block counter starting at `counter`. Written into `out` (which may be `data` itself)
+   * when given, else into a new array. Counter 1 gives the keystream ChaCha20-Poly1305 encrypts with.
+   */
+  chacha20Xor(key: Uint8Array, nonce: Uint8Array, counter: number, data: Uint8Array, out?: Uint8Array): Uint8Array;
   /** AES-CTR (key of 16 or 32 bytes), 128-bit big-endian counter starting at `iv`. */
   aesCtr(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array;
   /** AES on whole 16-byte blocks, each independently (ECB), encrypt or decrypt. */

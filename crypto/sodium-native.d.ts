@@ -18,4 +18,6 @@ declare module 'sodium-native' {
   /** Throws when the tag does not verify. */
   export function crypto_aead_chacha20poly1305_ietf_decrypt(
     m: Uint8Array, nsec: null, c: Uint8Array, ad: Uint8Array | null, npub: Uint8Array, k: Uint8Array): number;
+  /** ChaCha20 (IETF: 12-byte nonce) XOR from block counter `ic`; c may be m (in place). */
+  export function crypto_stream_chacha20_ietf_xor_ic(c: Uint8Array, m: Uint8Array, n: Uint8Array, ic: number, k: Uint8Array): void;
 }

@@ -107,6 +107,20 @@ export const sodiumChaCha20Poly1305: Aead = {
   },
 };
 
+/** CryptoBackend.chacha20Xor with libsodium's crypto_stream_chacha20_ietf_xor_ic (in place allowed). */
+export function sodiumChaCha20Xor(key: Uint8Array, nonce: Uint8Array, counter: number, data: Uint8Array, out?: Uint8Array): Uint8Array {
+  checkChaCha20Xor(key, nonce, counter);
+  const target = openTarget(data.length, out);
+  sodium.crypto_stream_chacha20_ietf_xor_ic(target, data, nonce, counter, key);
+  return target;
+}
+
+export function checkChaCha20Xor(key: Uint8Array, nonce: Uint8Array, counter: number): void {
+  checkLength('chacha key', key, 32);
+  checkLength('chacha nonce', nonce, 12);
+  if (!Number.isInteger(counter) || counter < 0 || counter > 0xffffffff) throw new RangeError('chacha20: counter must be a u32');
+}
+
 // Small inputs are gathered into one scratch buffer and hashed in a single native call: one call
 // costs far less than init/update…/final (measured: a Noise handshake spent a quarter of its time in
 // those calls). Inputs too large for the scratch buffer take the streaming path.

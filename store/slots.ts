@@ -5,8 +5,8 @@
 // the routing key and a random nonce kept in the record header (so two versions of an SSK never
 // share a keystream, and records can be moved byte for byte):
 //   seal v2 (written now): stream = ChaCha20(key = routingKey, nonce = the record nonce's first 12
-//                          bytes, from block counter 1) (RFC 8439 §2.4, computed as ChaCha20-Poly1305
-//                          encryption, §2.8, whose tag is ignored)
+//                          bytes, from block counter 1) (RFC 8439 §2.4: the keystream that
+//                          ChaCha20-Poly1305, §2.8, encrypts with)
 //   seal v1 (still read):  sealKey = SHA-256(SEAL_LABEL ‖ 0x00 ‖ salt ‖ kind ‖ routingKey),
 //                          stream = HMAC-SHA-256(sealKey, nonce ‖ 0x00) ‖ HMAC-SHA-256(sealKey, nonce ‖ 0x01)
 // Both are keyed by what the disk does not hold: the routing key, a uniformly random 32-byte hash
@@ -43,7 +43,6 @@ const HEADER_MAC_TAG = utf8('umbra/store/record-header/v1\0');
 const KIND_BYTE: Record<BlockKind, Uint8Array> = { CHK: Uint8Array.of(1), SSK: Uint8Array.of(2) };
 const HMAC_BLOCK = 64;
 const CHACHA_NONCE_LEN = 12;
-const NO_AD = new Uint8Array(0);
 /** Bytes of record header a MAC covers (record.ts: the header's first 64 bytes ‖ segment ‖ offset). */
 export const MAC_FIELDS_LEN = 80;
 
@@ -66,10 +65,14 @@ export function sealPrefix(sealKey: Uint8Array, nonce: Uint8Array, block: Uint8A
   return out;
 }
 
-/** Seal v2: the block's first SEAL_LEN bytes, sealed or unsealed (an XOR), written over `out` (may be `block`). */
+/**
+ * Seal v2: the block's first SEAL_LEN bytes, sealed or unsealed (an XOR), written over `out` (may
+ * be `block`: unsealed in place). One ChaCha20 call from block counter 1, the keystream
+ * ChaCha20-Poly1305 encrypts with (so records written when this was an AEAD call read the same).
+ */
 export function sealV2(routingKey: Uint8Array, nonce: Uint8Array, block: Uint8Array, out: Uint8Array = new Uint8Array(SEAL_LEN)): Uint8Array {
-  const x = nodeBackend.chacha20poly1305.seal(routingKey, nonce.subarray(0, CHACHA_NONCE_LEN), NO_AD, block.subarray(0, SEAL_LEN));
-  out.set(x.subarray(0, SEAL_LEN), 0);
+  const n = nonce.length === CHACHA_NONCE_LEN ? nonce : nonce.subarray(0, CHACHA_NONCE_LEN);
+  nodeBackend.chacha20Xor(routingKey, n, 1, block.length === SEAL_LEN ? block : block.subarray(0, SEAL_LEN), out.length === SEAL_LEN ? out : out.subarray(0, SEAL_LEN));
   return out;
 }
 

@@ -2,6 +2,7 @@
 // backend and the noble backend against each other on random inputs, plus the misuse and
 // hostile-input behaviour they must share.
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import t from 'tap';
 import { nodeBackend, opensslBackend } from '../../crypto/backend-node.ts';
 import { nobleBackend } from '../../crypto/backend-noble.ts';
@@ -143,4 +144,32 @@ t.test('aes-ctr and aes-ecb agree, including counter wrap', async (t) => {
     t.same(N.aesEcb(key, N.aesEcb(key, blocks), true), blocks);
   }
   t.throws(() => N.aesEcb(rnd(16), rnd(15)), RangeError);
+});
+
+t.test('chacha20Xor: the RFC 7539 AEAD example from counter 1, the AEAD keystream, three backends alike', async (t) => {
+  const v = JSON.parse(fs.readFileSync(new URL('../vectors/chacha20poly1305_rfc7539.json', import.meta.url), 'utf8'));
+  const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
+  for (const backend of [nodeBackend, opensslBackend, nobleBackend]) {
+    t.same(backend.chacha20Xor(hex(v.key), hex(v.iv), 1, hex(v.msg)), hex(v.ct), `${backend.name}: the vector's ciphertext`);
+    t.same(backend.chacha20poly1305.seal(hex(v.key), hex(v.iv), hex(v.aad), hex(v.msg)), hex(v.ct + v.tag), `${backend.name}: and the AEAD agrees`);
+  }
+  for (let i = 0; i < ROUNDS; i++) {
+    const key = rnd(32), nonce = rnd(12), data = rnd(i * 29 + 1);
+    const sealed = N.chacha20poly1305.seal(key, nonce, new Uint8Array(0), data);
+    t.same(N.chacha20Xor(key, nonce, 1, data), sealed.subarray(0, data.length), 'counter 1 is what the AEAD encrypts with');
+    for (const counter of [0, 7, 2 ** 31]) {
+      const want = B.chacha20Xor(key, nonce, counter, data);
+      t.same(N.chacha20Xor(key, nonce, counter, data), want);
+      t.same(opensslBackend.chacha20Xor(key, nonce, counter, data), want);
+    }
+    const inPlace = data.slice();
+    t.equal(N.chacha20Xor(key, nonce, 3, inPlace, inPlace).buffer, inPlace.buffer, 'in place: written over the input');
+    t.same(inPlace, B.chacha20Xor(key, nonce, 3, data));
+  }
+  for (const backend of [nodeBackend, opensslBackend, nobleBackend]) {
+    t.throws(() => backend.chacha20Xor(rnd(31), rnd(12), 1, rnd(4)), RangeError);
+    t.throws(() => backend.chacha20Xor(rnd(32), rnd(8), 1, rnd(4)), RangeError);
+    t.throws(() => backend.chacha20Xor(rnd(32), rnd(12), -1, rnd(4)), RangeError);
+    t.throws(() => backend.chacha20Xor(rnd(32), rnd(12), 1, rnd(4), new Uint8Array(2)), RangeError);
+  }
 });

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { nodeBackend } from '../../crypto/backend-node.ts';
 import { CHK_ENCODED_LEN } from '../../crypto/constants.ts';
 import { open, LIVE_FRACTION } from '../../node/datastore/datastore.ts';
 import { decodeHeader, HEADER_LEN, rebindHeader } from '../../node/datastore/record.ts';
@@ -575,6 +576,14 @@ t.test('get path pieces: prepared slot and MAC hashing, seal v2 and the LRU', as
   t.notSame(sealed, blk.subarray(0, 64));
   t.same(sealV2(sskBlock(45, 2).routingKey, nonce, sealed), blk.subarray(0, 64), 'seal v2 undoes itself');
   t.notSame(sealV2(sskBlock(45, 2).routingKey, globalThis.crypto.getRandomValues(new Uint8Array(16)), blk), sealed, 'another nonce, another stream');
+  // Seal v2 is defined as the keystream ChaCha20-Poly1305 encrypts with (records written when it
+  // was computed through the AEAD must read the same).
+  const viaAead = nodeBackend.chacha20poly1305.seal(sskBlock(45, 2).routingKey, nonce.subarray(0, 12), new Uint8Array(0), blk.subarray(0, 64)).subarray(0, 64);
+  t.same(sealed, viaAead, 'seal v2 = the AEAD\'s ciphertext of the prefix, tag left off');
+  const inPlace = blk.slice();
+  sealV2(sskBlock(45, 2).routingKey, nonce, inPlace, inPlace);
+  t.same(inPlace.subarray(0, 64), sealed, 'sealed in place: the prefix only');
+  t.same(inPlace.subarray(64), blk.subarray(64), 'the rest untouched');
 
   const lru = new RoleLru<{ role: 'store' | 'cache'; size: number }>({ store: 10, cache: 10 });
   for (const k of ['a', 'b', 'c']) lru.add(k, { role: 'cache', size: 4 });
