@@ -36,7 +36,8 @@ export function utf8(s: string): Uint8Array {
 
 export function u64be(n: number | bigint): Uint8Array {
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(n), false);
+  if (typeof n === 'number') putU64be(out, 0, n);
+  else new DataView(out.buffer).setBigUint64(0, n, false);
   return out;
 }
 

@@ -43,14 +43,21 @@ export function messageCellCount(message: Uint8Array): number {
   return slotsUpTo(message.length);
 }
 
+function putU32(out: Uint8Array, at: number, n: number): void {
+  out[at] = n >>> 24;
+  out[at + 1] = (n >>> 16) & 0xff;
+  out[at + 2] = (n >>> 8) & 0xff;
+  out[at + 3] = n & 0xff;
+}
+
+function u32At(b: Uint8Array, at: number): number {
+  return (((b[at] as number) << 24) | ((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number)) >>> 0;
+}
+
 /** Writes one standalone cell at byte offset `at` of `out` (a frame's plaintext). */
 export function writeCell(out: Uint8Array, at: number, c: Cell): void {
   if (c.body.length !== CELL_BODY_LEN) throw new RangeError('cell body must be 509 bytes');
-  const id = c.circId >>> 0;
-  out[at] = id >>> 24;
-  out[at + 1] = (id >>> 16) & 0xff;
-  out[at + 2] = (id >>> 8) & 0xff;
-  out[at + 3] = id & 0xff;
+  putU32(out, at, c.circId >>> 0);
   out[at + 4] = c.command;
   out.set(c.body, at + CELL_HEADER_LEN);
 }
@@ -66,15 +73,9 @@ export function writeMessageCells(message: Uint8Array, from: number, out: Uint8A
   let slots = maxSlots;
   if (from === 0) {
     const first = Math.min(total, MESSAGE_HEAD_DATA);
-    out[at] = 0;
-    out[at + 1] = 0;
-    out[at + 2] = 0;
-    out[at + 3] = 0;
+    putU32(out, at, 0); // circuit id 0: the link itself
     out[at + 4] = CellCommand.MESSAGE;
-    out[at + 5] = total >>> 24;
-    out[at + 6] = (total >>> 16) & 0xff;
-    out[at + 7] = (total >>> 8) & 0xff;
-    out[at + 8] = total & 0xff;
+    putU32(out, at + CELL_HEADER_LEN, total);
     const d = at + CELL_HEADER_LEN + LENGTH_LEN;
     out.set(first === total ? message : message.subarray(0, first), d);
     if (d + first < at + CELL_LEN) out.fill(0, d + first, at + CELL_LEN);
@@ -148,7 +149,7 @@ export class CellReader {
     while (at < end) {
       const command = plain[at + 4] as number;
       if (KNOWN[command] !== 1) throw new LinkError('BAD_CELL', `unknown cell command ${command}`);
-      const circId = (((plain[at] as number) << 24) | ((plain[at + 1] as number) << 16) | ((plain[at + 2] as number) << 8) | (plain[at + 3] as number)) >>> 0;
+      const circId = u32At(plain, at);
       if (command !== CellCommand.MESSAGE) {
         if (!onCell(circId, command, plain, at)) break;
         at += CELL_LEN;
@@ -156,7 +157,7 @@ export class CellReader {
       }
       if (circId !== 0) throw new LinkError('BAD_CELL', 'MESSAGE cell on a circuit id');
       const b = at + CELL_HEADER_LEN;
-      const len = (((plain[b] as number) << 24) | ((plain[b + 1] as number) << 16) | ((plain[b + 2] as number) << 8) | (plain[b + 3] as number)) >>> 0;
+      const len = u32At(plain, b);
       if (len === 0 || len > MAX_LINK_MESSAGE) throw new LinkError(len === 0 ? 'BAD_CELL' : 'TOO_LARGE', `link message of ${len} bytes`);
       const first = Math.min(len, MESSAGE_HEAD_DATA);
       const d = b + LENGTH_LEN;
